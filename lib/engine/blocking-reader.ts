@@ -1,0 +1,68 @@
+import type { RawStreamEntry } from './message-parser';
+import type { RedisClient, RedisConnectionFactory } from './redis-connection';
+import { RedstreamReadStalledError } from './errors';
+
+/**
+ * Runs the blocking commands of one worker (XREAD BLOCK, and BRPOP while on standby) on a
+ * connection of its own, under a watchdog: a command that has not answered by its block time
+ * plus `graceMs` (a dead socket, a reply lost across a reconnect) gets its connection
+ * replaced, and the caller simply reads again from its committed offset.
+ */
+export class BlockingReader {
+  private client?: RedisClient;
+
+  constructor(
+    private readonly connections: RedisConnectionFactory,
+    private readonly purpose: string,
+    private readonly graceMs: number,
+  ) {}
+
+  /** XREAD COUNT `count` BLOCK `blockMs` from after `offset`; null when nothing arrived. */
+  async read(streamKey: string, offset: string, count: number, blockMs: number): Promise<RawStreamEntry[] | null> {
+    const reply = (await this.watch(blockMs, (client) =>
+      client.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', streamKey, offset),
+    )) as [string, RawStreamEntry[]][] | null;
+    return reply?.[0]?.[1] ?? null;
+  }
+
+  /** Runs `command` (a blocking command of at most `blockMs`) on this reader's connection. */
+  async watch<T>(blockMs: number, command: (client: RedisClient) => Promise<T>): Promise<T> {
+    const client = this.connection();
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        void this.replace(client);
+        reject(
+          new RedstreamReadStalledError(
+            `A blocking read (${this.purpose}) did not return within ${blockMs + this.graceMs} ms; reconnecting`,
+          ),
+        );
+      }, blockMs + this.graceMs);
+    });
+    try {
+      return await Promise.race([command(client), stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Aborts a command in progress (its promise rejects) by closing the connection. */
+  interrupt(): void {
+    if (this.client) void this.replace(this.client);
+  }
+
+  async close(): Promise<void> {
+    if (this.client) await this.replace(this.client);
+  }
+
+  private connection(): RedisClient {
+    this.client ??= this.connections.createBlocking(this.purpose);
+    return this.client;
+  }
+
+  private async replace(client: RedisClient): Promise<void> {
+    if (this.client === client) this.client = undefined;
+    client.disconnect();
+    await this.connections.release(client);
+  }
+}

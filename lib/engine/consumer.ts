@@ -1,0 +1,97 @@
+import { Backoff } from './backoff';
+import { RedstreamConfigError, RedstreamHandlerTimeoutError } from './errors';
+import type { ConsumerHandler, ConsumerOptions } from './interfaces/consumer-options.interface';
+import type { RedstreamMessage, RedstreamPayload } from './interfaces/redstream-message.interface';
+import { parseStreamEntries, RawStreamEntry } from './message-parser';
+import type { RedstreamContext } from './redstream-context';
+import { consumerLockName, validateConsumerName, validateStreamName } from './redstream-keys';
+import { StreamWorker } from './stream-worker';
+
+/**
+ * Reads a stream in batches after its committed offset and hands each batch to a handler;
+ * the offset (the batch's last id) is committed only after the handler resolved. One
+ * instance per (stream, name) is active, any others are hot standbys.
+ *
+ * Delivery is at least once, in stream order: a failed batch is retried after a backoff and
+ * nothing is skipped, except entries whose `payload` cannot be parsed, which are logged and
+ * passed over so that one bad entry cannot stall the stream.
+ */
+export class Consumer<TPayload extends object = RedstreamPayload> extends StreamWorker {
+  readonly stream: string;
+  private readonly handler: ConsumerHandler<TPayload>;
+  private readonly handlerTimeoutMs?: number;
+  private readonly handlerBackoff: Backoff;
+
+  constructor(context: RedstreamContext, options: ConsumerOptions<TPayload>) {
+    const stream = validateStreamName(options.stream);
+    const name = validateConsumerName(options.name);
+    const label = `Consumer ${stream}:${name}`;
+    super(context, stream, name, consumerLockName(stream, name), options, label);
+    if (typeof options.handler !== 'function') throw new RedstreamConfigError(`${label}: handler must be a function`);
+    if (options.handlerTimeoutMs !== undefined && !(options.handlerTimeoutMs > 0)) {
+      throw new RedstreamConfigError(`${label}: handlerTimeoutMs must be a positive number of ms`);
+    }
+    this.stream = stream;
+    this.handler = options.handler;
+    this.handlerTimeoutMs = options.handlerTimeoutMs;
+    this.handlerBackoff = new Backoff({ initialMs: this.options.backoffInitialMs, maxMs: this.options.backoffMaxMs });
+  }
+
+  /** The offset committed in Redis (`null` before the first commit). */
+  committedOffset(): Promise<string | null> {
+    return this.client.get(this.offsetKey);
+  }
+
+  protected override async onActivated(): Promise<void> {
+    // The trimmer reads this set: a consumer counts for trimming from its first start on,
+    // even in another service, until it is forgotten explicitly.
+    await this.client.sadd(this.context.keys.consumerRegistry(this.stream), this.name);
+  }
+
+  protected async processBatch(entries: RawStreamEntry[]): Promise<void> {
+    const { messages, rejected } = parseStreamEntries<TPayload>(this.stream, entries);
+    if (rejected.length > 0) {
+      for (const entry of rejected) {
+        this.logger.warn(`${this.label}: skipping entry ${entry.id}: ${entry.reason}`);
+      }
+      this.emit('rejected', rejected);
+    }
+    if (messages.length > 0) await this.handleUntilSuccess(messages);
+    await this.commit(entries[entries.length - 1][0], messages.length);
+  }
+
+  private async handleUntilSuccess(messages: RedstreamMessage<TPayload>[]): Promise<void> {
+    for (;;) {
+      this.throwIfStopping();
+      await this.ensureLock();
+      try {
+        await this.callHandler(messages);
+        this.handlerBackoff.reset();
+        return;
+      } catch (error) {
+        const retryInMs = this.handlerBackoff.next();
+        const reason = error instanceof Error ? error.message : `a non-Error was thrown: ${String(error)}`;
+        this.logger.error(
+          `${this.label}: handler failed on ${messages.length} messages ${messages[0].id}..${messages[messages.length - 1].id} ` +
+            `(attempt ${this.handlerBackoff.attempts}): ${reason}; retrying the same batch in ${retryInMs} ms`,
+          error instanceof Error ? error.stack : undefined,
+        );
+        this.emit('failed', error instanceof Error ? error : new Error(reason), retryInMs);
+        await this.sleep(retryInMs);
+      }
+    }
+  }
+
+  private callHandler(messages: RedstreamMessage<TPayload>[]): Promise<unknown> {
+    const result = Promise.resolve().then(() => this.handler(messages));
+    if (this.handlerTimeoutMs === undefined) return result;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RedstreamHandlerTimeoutError(`handler did not settle within ${this.handlerTimeoutMs} ms`)),
+        this.handlerTimeoutMs,
+      );
+    });
+    return Promise.race([result, timeout]).finally(() => clearTimeout(timer));
+  }
+}

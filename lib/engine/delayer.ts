@@ -1,0 +1,100 @@
+import { performance } from 'node:perf_hooks';
+import { durationToMs } from './duration';
+import { RedstreamLockLostError } from './errors';
+import type { DelayerOptions } from './interfaces/delayer-options.interface';
+import { parseStreamEntries, RawStreamEntry } from './message-parser';
+import type { RedstreamContext } from './redstream-context';
+import { consumerLockName, DELAYER_CONSUMER_NAME, delayStreamName, validateStreamName } from './redstream-keys';
+import { scripts } from './scripts';
+import { streamIdTimestamp } from './stream-id';
+import { StreamWorker } from './stream-worker';
+
+/**
+ * Re-queues a stream's delay messages once they are `delay` old. Delay messages are written
+ * before a database transaction commits; if the process dies before the immediate message
+ * is written, the re-queued delay message still brings the change to every consumer.
+ *
+ * As in the gem, it runs as consumer `delayer` of `<stream>.delay`, with that consumer's
+ * offset and lock. Age is measured on the Redis server's clock (TIME), so clock skew
+ * between hosts can neither release messages early nor hold them back. Re-queueing,
+ * deleting from the delay stream and committing happen in one Lua script: a crash can
+ * neither lose nor duplicate a message.
+ */
+export class Delayer extends StreamWorker {
+  readonly stream: string;
+  readonly delayMs: number;
+  private readonly targetKey: string;
+  private readonly onDue?: DelayerOptions['onDue'];
+
+  constructor(context: RedstreamContext, options: DelayerOptions) {
+    const stream = validateStreamName(options.stream);
+    const label = `Delayer ${stream}`;
+    const readStream = delayStreamName(stream);
+    super(
+      context,
+      readStream,
+      DELAYER_CONSUMER_NAME,
+      consumerLockName(readStream, DELAYER_CONSUMER_NAME),
+      options,
+      label,
+    );
+    this.stream = stream;
+    this.delayMs = durationToMs(options.delay, `${label}: delay`);
+    this.targetKey = context.keys.stream(stream);
+    this.onDue = options.onDue;
+  }
+
+  protected async processBatch(entries: RawStreamEntry[]): Promise<void> {
+    const [seconds, micros] = (await this.client.time()) as [string | number, string | number];
+    const dueBefore = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - this.delayMs;
+    let dueCount = 0;
+    while (dueCount < entries.length && streamIdTimestamp(entries[dueCount][0]) <= dueBefore) dueCount++;
+
+    if (dueCount > 0) await this.deliver(entries.slice(0, dueCount));
+    if (dueCount < entries.length) {
+      // Sleep until the next message is due, but wake at least once per lock ttl to check
+      // the lock: the keep-alive refreshes it meanwhile.
+      const waitMs = streamIdTimestamp(entries[dueCount][0]) - dueBefore + 1;
+      await this.sleep(Math.min(waitMs, this.options.lockTtlMs));
+    }
+  }
+
+  private async deliver(due: RawStreamEntry[]): Promise<void> {
+    if (this.onDue) {
+      const { messages } = parseStreamEntries(this.stream, due);
+      try {
+        await this.onDue(messages);
+      } catch (error) {
+        this.logger.error(
+          `${this.label}: onDue failed (${(error as Error)?.message ?? String(error)}); re-queueing anyway`,
+        );
+      }
+    }
+    this.throwIfStopping();
+    const args: string[] = [this.lock.ownerId, String(this.options.lockTtlMs), due[due.length - 1][0]];
+    for (const [id, fields] of due) {
+      const payload = payloadOf(fields);
+      if (payload === undefined)
+        this.logger.warn(`${this.label}: dropping delay entry ${id}: it has no "payload" field`);
+      args.push(id, payload ?? '');
+    }
+    const sentAt = performance.now();
+    const queued = await scripts.deliverDelayed.run(
+      this.client,
+      [this.targetKey, this.streamKey, this.lock.key, this.offsetKey],
+      args,
+    );
+    if (queued === -1) {
+      this.lock.markLost();
+      throw new RedstreamLockLostError(`${this.label} lost its lock; nothing re-queued`);
+    }
+    this.lock.confirmedAt(sentAt);
+    this.logger.debug?.(`${this.label}: re-queued ${String(queued)} delay messages`);
+    this.advance(due[due.length - 1][0], Number(queued));
+  }
+}
+
+function payloadOf(fields: string[]): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'payload') return fields[i + 1];
+  return undefined;
+}

@@ -1,0 +1,27 @@
+// The Redis engine: usable without Nest (`@redstream/nestjs/engine`).
+export * from './consumer';
+export * from './delayer';
+export * from './duration';
+export * from './errors';
+export * from './interfaces/consumer-options.interface';
+export * from './interfaces/delayer-options.interface';
+export * from './interfaces/producer-options.interface';
+export * from './interfaces/redstream-logger.interface';
+export * from './interfaces/redstream-message.interface';
+export * from './interfaces/redstream-options.interface';
+export * from './interfaces/trimmer-options.interface';
+export * from './interfaces/worker-options.interface';
+export { parseStreamEntries } from './message-parser';
+export type { RawStreamEntry, RejectedEntry } from './message-parser';
+export * from './producer';
+export * from './redis-connection';
+export { consoleLogger, silentLogger } from './redstream-context';
+export type { RedstreamContext } from './redstream-context';
+export * from './redstream-keys';
+export * from './redstream';
+export { compareStreamIds, minStreamId, nextStreamId, streamIdTimestamp, isStreamId } from './stream-id';
+export { StreamLock } from './stream-lock';
+export type { StreamWorkerEvents } from './stream-worker';
+export { StreamWorker } from './stream-worker';
+export * from './trimmer';
+export { WORKER_DEFAULTS } from './worker-defaults';

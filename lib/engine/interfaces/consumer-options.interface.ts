@@ -1,0 +1,20 @@
+import type { RedstreamMessage } from './redstream-message.interface';
+import type { ReadingWorkerOptions } from './worker-options.interface';
+
+/** Receives one batch; the offset is committed after the returned promise resolves. */
+export type ConsumerHandler<TPayload extends object> = (messages: RedstreamMessage<TPayload>[]) => unknown;
+
+/** Options of a {@link Consumer}. */
+export interface ConsumerOptions<TPayload extends object> extends ReadingWorkerOptions {
+  /** The stream to read, e.g. `products`. */
+  stream: string;
+  /** The consumer's name, unique per stream (`indexer`, `cacher`); it names the offset and the lock. */
+  name: string;
+  /** Called with each batch. A throw or rejection retries the same batch after a backoff. */
+  handler: ConsumerHandler<TPayload>;
+  /**
+   * A handler that has not settled after this many ms counts as failed and the batch is
+   * retried (the late handler is not cancelled: JavaScript cannot). Default: no timeout.
+   */
+  handlerTimeoutMs?: number;
+}

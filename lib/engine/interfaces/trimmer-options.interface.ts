@@ -1,0 +1,26 @@
+import type { Duration } from '../duration';
+import type { WorkerOptions } from './worker-options.interface';
+
+/** Options of a {@link Trimmer}. */
+export interface TrimmerOptions extends WorkerOptions {
+  /** The stream to trim. */
+  stream: string;
+  /**
+   * Consumer names that must have committed an entry before it is deleted, in addition to
+   * every name that ever registered on the stream in Redis (each Consumer registers itself
+   * when it becomes active). Default: none beyond the registered ones.
+   */
+  consumerNames?: string[];
+  /** How long `start()`'s loop sleeps between runs: ms or `'30s'`. Default 30 s (the gem's). */
+  interval?: Duration;
+}
+
+/** What one trimming run did. */
+export interface TrimResult {
+  /** Entries deleted. */
+  trimmed: number;
+  /** Why nothing was trimmed, when nothing was. */
+  skipped?: 'locked' | 'no-consumers' | 'consumer-without-offset' | 'nothing-committed';
+  /** The consumer names that were considered. */
+  consumers: string[];
+}

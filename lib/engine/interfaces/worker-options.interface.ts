@@ -1,0 +1,33 @@
+import type { RedstreamLogger } from './redstream-logger.interface';
+
+/** Options every long-running worker (Consumer, Delayer, Trimmer) shares. */
+export interface WorkerOptions {
+  /**
+   * Lifetime of the high-availability lock in ms: after a crash, a standby takes over within
+   * this time plus `standbyPollMs`. Default 5000 (the gem's).
+   */
+  lockTtlMs?: number;
+  /** How often the active instance refreshes its lock, in ms. Must be below `lockTtlMs`. Default 3000. */
+  lockRefreshMs?: number;
+  /** How long a standby waits on the lock's wake-up list before trying again, in ms. Default 1000. */
+  standbyPollMs?: number;
+  /** First retry delay after an error (Redis down, handler failed), in ms. Default 200. */
+  backoffInitialMs?: number;
+  /** Largest retry delay, in ms. Default 30000. */
+  backoffMaxMs?: number;
+  /** Overrides the logger of the Redstream instance for this worker. */
+  logger?: RedstreamLogger;
+}
+
+/** Options of workers that read a stream with a blocking XREAD (Consumer and Delayer). */
+export interface ReadingWorkerOptions extends WorkerOptions {
+  /** Most entries read (and handed over) at once. Default 1000 (the gem's). */
+  batchSize?: number;
+  /** XREAD BLOCK time in ms. Default 5000. `stop()` does not wait for it. */
+  blockMs?: number;
+  /**
+   * Extra time, in ms, a blocking read may take beyond `blockMs` before its connection is
+   * considered dead and replaced (the watchdog). Default 5000.
+   */
+  readGraceMs?: number;
+}

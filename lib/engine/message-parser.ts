@@ -1,0 +1,55 @@
+import type { RedstreamMessage, RedstreamPayload } from './interfaces/redstream-message.interface';
+
+/** A stream entry as ioredis returns it: `[id, [field, value, field, value, ...]]`. */
+export type RawStreamEntry = [id: string, fields: string[]];
+
+/** An entry that could not become a message, with the reason. */
+export interface RejectedEntry {
+  id: string;
+  reason: string;
+}
+
+export interface ParsedBatch<TPayload extends object> {
+  messages: RedstreamMessage<TPayload>[];
+  rejected: RejectedEntry[];
+}
+
+function fieldsOf(raw: string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) fields[raw[i]] = raw[i + 1];
+  return fields;
+}
+
+/**
+ * Turns raw entries into messages. An entry whose `payload` field is missing, is not
+ * JSON, or is JSON but not an object is rejected (with the reason), never thrown: one
+ * bad entry must not stall the stream.
+ */
+export function parseStreamEntries<TPayload extends object = RedstreamPayload>(
+  stream: string,
+  entries: readonly RawStreamEntry[],
+): ParsedBatch<TPayload> {
+  const messages: RedstreamMessage<TPayload>[] = [];
+  const rejected: RejectedEntry[] = [];
+  for (const [id, rawFields] of entries) {
+    const fields = fieldsOf(rawFields ?? []);
+    const raw = fields.payload;
+    if (raw === undefined) {
+      rejected.push({ id, reason: 'the entry has no "payload" field' });
+      continue;
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(raw);
+    } catch (error) {
+      rejected.push({ id, reason: `"payload" is not JSON (${(error as Error).message})` });
+      continue;
+    }
+    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+      rejected.push({ id, reason: '"payload" is JSON but not an object' });
+      continue;
+    }
+    messages.push({ id, stream, payload: payload as TPayload, fields });
+  }
+  return { messages, rejected };
+}

@@ -1,0 +1,115 @@
+import Redis, { Cluster, RedisOptions } from 'ioredis';
+import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
+
+/** A connected ioredis client: a single node (or Sentinel) or a Cluster. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * How to reach Redis: a URL (`redis://user:pass@host:6379/0`, `rediss://` for TLS), ioredis
+ * options (TLS, AUTH, Sentinel all pass through), or a client of your own. A client you pass
+ * stays yours: the library never closes it, and duplicates it for its blocking reads.
+ */
+export type RedisConnection = string | RedisOptions | RedisClient;
+
+// Owned connections fail a command after a few reconnect attempts instead of queueing it for
+// ever: every caller of ours retries with backoff and logs, so an outage is visible.
+const OWNED_DEFAULTS: RedisOptions = { maxRetriesPerRequest: 3, enableAutoPipelining: true };
+
+export function isRedisClient(value: unknown): value is RedisClient {
+  // Duck-typed rather than instanceof: the user's ioredis may be another copy or major.
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Redis).duplicate === 'function' &&
+    typeof (value as Redis).xadd === 'function'
+  );
+}
+
+/** Describes a connection option for logs without its password. */
+export function describeConnection(connection: RedisConnection): string {
+  if (typeof connection === 'string') return connection.replace(/\/\/([^@/]*)@/, '//***@');
+  if (isRedisClient(connection)) return 'a client supplied by the application';
+  const options = connection as RedisOptions;
+  return `${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`;
+}
+
+/**
+ * Creates and owns the engine's Redis connections: one shared connection for ordinary
+ * commands, and one more for every blocking reader (a blocking XREAD or BRPOP holds its
+ * connection for the whole BLOCK time). `close()` closes only what it created.
+ */
+export class RedisConnectionFactory {
+  private shared?: RedisClient;
+  private readonly owned = new Set<RedisClient>();
+  private closing?: Promise<void>;
+  private readonly lastErrorLog = new WeakMap<RedisClient, number>();
+
+  constructor(
+    readonly connection: RedisConnection,
+    private readonly logger?: RedstreamLogger,
+  ) {}
+
+  /** The shared connection for non-blocking commands. */
+  client(): RedisClient {
+    if (!this.shared) {
+      this.shared = isRedisClient(this.connection) ? this.connection : this.create('shared');
+    }
+    return this.shared;
+  }
+
+  /** A new connection of its own for a blocking reader; closed by `release()` or `close()`. */
+  createBlocking(purpose: string): RedisClient {
+    return this.create(purpose, { enableAutoPipelining: false });
+  }
+
+  /** Closes one connection this factory created. */
+  async release(client: RedisClient): Promise<void> {
+    if (!this.owned.delete(client)) return;
+    await quietly(client);
+  }
+
+  /** Closes every connection this factory created. Idempotent; a supplied client stays open. */
+  close(): Promise<void> {
+    this.closing ??= Promise.all([...this.owned].map((client) => this.release(client))).then(() => undefined);
+    return this.closing;
+  }
+
+  private create(purpose: string, overrides: RedisOptions = {}): RedisClient {
+    let client: RedisClient;
+    if (isRedisClient(this.connection)) {
+      client = (this.connection as Redis).duplicate(overrides as Partial<RedisOptions>);
+    } else if (typeof this.connection === 'string') {
+      client = new Redis(this.connection, { ...OWNED_DEFAULTS, ...overrides });
+    } else {
+      client = new Redis({ ...OWNED_DEFAULTS, ...this.connection, ...overrides });
+    }
+    client.on('error', (error: Error) => this.logConnectionError(client, purpose, error));
+    this.owned.add(client);
+    return client;
+  }
+
+  // ioredis emits an error on every failed reconnect attempt; one line per connection every
+  // 5 s says the same without flooding the log during an outage.
+  private logConnectionError(client: RedisClient, purpose: string, error: Error): void {
+    const now = Date.now();
+    if (now - (this.lastErrorLog.get(client) ?? 0) < 5_000) return;
+    this.lastErrorLog.set(client, now);
+    this.logger?.error(
+      `Redis connection (${purpose}) to ${describeConnection(this.connection)} failed: ${error.message}; retrying`,
+    );
+  }
+}
+
+async function quietly(client: RedisClient): Promise<void> {
+  try {
+    if (client.status === 'end') return;
+    if (client.status === 'ready') {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([client.quit(), new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+      clearTimeout(timer);
+    }
+  } catch {
+    // A connection that fails to say goodbye is closed below all the same.
+  }
+  client.disconnect();
+}
