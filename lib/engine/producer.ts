@@ -36,7 +36,11 @@ export class Producer {
   private readonly client: RedisClient;
   private readonly sliceSize: number;
   private readonly commandTimeoutMs: number;
-  private readonly deleteDelayMessagesOnQueue: boolean;
+  /**
+   * Whether immediate messages delete the delay messages written for the same change
+   * (`ProducerOptions.deleteDelayMessagesOnQueue`); read by integrations that write both halves.
+   */
+  readonly deleteDelayMessagesOnQueue: boolean;
   private readonly wait?: { replicas: number; timeoutMs: number };
   private readonly keyCache = new Map<string, StreamKeys>();
   private pending: PendingCommand[] = [];
