@@ -20,12 +20,23 @@ function validateName(kind: string, name: unknown, pattern: RegExp): string {
     throw new RedstreamConfigError(`${kind} "${name.slice(0, 40)}..." is longer than ${MAX_NAME_LENGTH} characters`);
   }
   if (!pattern.test(name)) {
+    const allowed = `letters, digits and _ . - { } @ /${pattern === NAMESPACE ? ' :' : ''}`;
     throw new RedstreamConfigError(
-      `${kind} "${name}" may only contain letters, digits and _ . - { } @ /${pattern === NAMESPACE ? ' :' : ''} ` +
-        `(a ':' or a space would break the Redis key layout)`,
+      `${kind} "${name}" contains ${describeCharacter(firstInvalidCharacter(name, pattern))}: it may only contain ` +
+        `${allowed}, as ':' separates the parts of the Redis keys and spaces or control characters would need quoting`,
     );
   }
   return name;
+}
+
+function firstInvalidCharacter(name: string, pattern: RegExp): string {
+  return [...name].find((character) => !pattern.test(character)) ?? name;
+}
+
+function describeCharacter(character: string): string {
+  if (character === ' ') return 'a space';
+  if (/\s/.test(character)) return `whitespace (${JSON.stringify(character)})`;
+  return `'${character}'`;
 }
 
 /** Throws RedstreamConfigError unless `name` can be a stream name; returns it. */

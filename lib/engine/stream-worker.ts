@@ -165,7 +165,7 @@ export abstract class StreamWorker extends EventEmitter<StreamWorkerEvents> {
     this.emit('committed', offset, count);
   }
 
-  /** Runs once when this instance becomes active, before the first read. */
+  /** Runs each time this instance takes the lock, before its offset is loaded. */
   protected async onActivated(): Promise<void> {
     // Subclasses register themselves here.
   }
@@ -206,8 +206,17 @@ export abstract class StreamWorker extends EventEmitter<StreamWorkerEvents> {
   private async activate(): Promise<boolean> {
     if (this.active) this.toStandby('the lock was lost');
     if (await this.lock.tryAcquire()) {
-      this.offset = (await this.client.get(this.offsetKey)) ?? '0-0';
-      await this.onActivated();
+      try {
+        // Registration first: a trimmer then either sees this consumer (and waits for its
+        // offset) or trimmed before the offset is read, never in between.
+        await this.onActivated();
+        this.offset = (await this.client.get(this.offsetKey)) ?? '0-0';
+      } catch (error) {
+        // Without the lease the next round activates again instead of reading from an
+        // offset that was never loaded, without a keep-alive.
+        this.lock.markLost();
+        throw error;
+      }
       this.lock.startKeepAlive(
         () => this.lock.markLost(),
         (error) => this.logger.warn(`${this.label}: refreshing the lock failed: ${error.message}`),

@@ -10,6 +10,8 @@ import { scripts } from './scripts';
 import { StreamLock } from './stream-lock';
 import { resolveWorkerOptions } from './worker-defaults';
 
+const MAX_REGISTRY_RETRIES = 5;
+
 /**
  * Deletes the entries of a stream that every consumer has committed: everything up to and
  * including the numerically smallest committed offset. It never deletes an entry that a
@@ -56,16 +58,28 @@ export class Trimmer {
 
   /** Trims once if this instance gets the lock. */
   async trimOnce(): Promise<TrimResult> {
-    const consumers = await this.consumers();
-    if (!(await this.lock.tryAcquire())) return { trimmed: 0, skipped: 'locked', consumers };
-    if (consumers.length === 0) return { trimmed: 0, skipped: 'no-consumers', consumers };
-    const offsetKeys = consumers.map((name) => this.context.keys.offset(this.stream, name));
-    const trimmed = Number(
-      await scripts.trimCommitted.run(this.client, [this.context.keys.stream(this.stream), ...offsetKeys], []),
-    );
-    if (trimmed === -1) return { trimmed: 0, skipped: 'consumer-without-offset', consumers };
-    if (trimmed > 0) this.logger.debug?.(`Trimmer ${this.stream}: deleted ${trimmed} committed entries`);
-    return trimmed === 0 ? { trimmed, skipped: 'nothing-committed', consumers } : { trimmed, consumers };
+    const registry = this.context.keys.consumerRegistry(this.stream);
+    for (let attempt = 1; ; attempt++) {
+      const consumers = await this.consumers();
+      if (!(await this.lock.tryAcquire())) return { trimmed: 0, skipped: 'locked', consumers };
+      if (consumers.length === 0) return { trimmed: 0, skipped: 'no-consumers', consumers };
+      const offsetKeys = consumers.map((name) => this.context.keys.offset(this.stream, name));
+      const trimmed = Number(
+        await scripts.trimCommitted.run(
+          this.client,
+          [this.context.keys.stream(this.stream), registry, ...offsetKeys],
+          consumers,
+        ),
+      );
+      // -2: a consumer registered after the registry was read; read it again.
+      if (trimmed === -2) {
+        if (attempt < MAX_REGISTRY_RETRIES) continue;
+        return { trimmed: 0, skipped: 'registry-changed', consumers };
+      }
+      if (trimmed === -1) return { trimmed: 0, skipped: 'consumer-without-offset', consumers };
+      if (trimmed > 0) this.logger.debug?.(`Trimmer ${this.stream}: deleted ${trimmed} committed entries`);
+      return trimmed === 0 ? { trimmed, skipped: 'nothing-committed', consumers } : { trimmed, consumers };
+    }
   }
 
   /** Runs `trimOnce()` every `interval` until `stop()`; errors are logged and retried with backoff. */

@@ -19,8 +19,12 @@ export interface TrimmerOptions extends WorkerOptions {
 export interface TrimResult {
   /** Entries deleted. */
   trimmed: number;
-  /** Why nothing was trimmed, when nothing was. */
-  skipped?: 'locked' | 'no-consumers' | 'consumer-without-offset' | 'nothing-committed';
+  /**
+   * Why nothing was trimmed, when nothing was: another trimmer holds the lock, no consumer is
+   * known, a known consumer has not committed yet, nothing is committed that is still in the
+   * stream, or consumers kept registering while this run tried to read the registry.
+   */
+  skipped?: 'locked' | 'no-consumers' | 'consumer-without-offset' | 'nothing-committed' | 'registry-changed';
   /** The consumer names that were considered. */
   consumers: string[];
 }

@@ -1,0 +1,246 @@
+import Redis from 'ioredis';
+import {
+  Producer,
+  Redstream,
+  RedstreamConfigError,
+  RedstreamError,
+  RedstreamPayload,
+  RedstreamReplicationError,
+  RedstreamTimeoutError,
+  silentLogger,
+} from '../../lib/engine';
+import { freePort, startRedisServer } from '../support/redis-server';
+import { CommandProxy, startCommandProxy } from '../support/command-proxy';
+import { connectTestRedis, testRedisUrl, uniqueNamespace } from '../support/test-redis';
+
+describe('Producer', () => {
+  let namespace: string;
+  let redstream: Redstream;
+  let producer: Producer;
+  let admin: Redis;
+  const streamKey = (): string => `${namespace}:redstream:stream:products`;
+  const delayKey = (): string => `${namespace}:redstream:stream:products.delay`;
+  const entries = async (key: string): Promise<{ id: string; payload: unknown }[]> =>
+    (await admin.xrange(key, '-', '+')).map(([id, fields]) => {
+      expect(fields).toHaveLength(2);
+      expect(fields[0]).toBe('payload');
+      return { id, payload: JSON.parse(fields[1]) };
+    });
+
+  beforeEach(() => {
+    namespace = uniqueNamespace();
+    admin = connectTestRedis();
+    redstream = new Redstream({ redis: testRedisUrl(), namespace, logger: silentLogger });
+    producer = redstream.producer();
+  });
+  afterEach(async () => {
+    await redstream.close();
+    await admin.quit();
+  });
+
+  it('queues a single payload and an array, in order, and resolves with their ids', async () => {
+    const [first] = await producer.queue('products', { id: 1 });
+    const rest = await producer.queue('products', [{ id: 2 }, { id: 3 }, { id: 4 }]);
+    expect(rest).toHaveLength(3);
+    expect(await entries(streamKey())).toEqual([
+      { id: first, payload: { id: 1 } },
+      { id: rest[0], payload: { id: 2 } },
+      { id: rest[1], payload: { id: 3 } },
+      { id: rest[2], payload: { id: 4 } },
+    ]);
+    expect(await admin.exists(delayKey())).toBe(0);
+  });
+
+  it('writes delay messages to the delay stream and resolves with their ids', async () => {
+    const ids = await producer.delay('products', [{ id: 1 }, { id: 2 }]);
+    expect(await entries(delayKey())).toEqual([
+      { id: ids[0], payload: { id: 1 } },
+      { id: ids[1], payload: { id: 2 } },
+    ]);
+    expect(await admin.exists(streamKey())).toBe(0);
+  });
+
+  it('resolves with an empty list for an empty array and writes nothing', async () => {
+    expect(await producer.queue('products', [])).toEqual([]);
+    expect(await producer.delay('products', [])).toEqual([]);
+    expect(await admin.exists(streamKey(), delayKey())).toBe(0);
+  });
+
+  it.each([
+    ['a number', 5],
+    ['a string', 'id-1'],
+    ['null', null],
+    ['an array inside the array', [[{ id: 1 }]]],
+    ['one bad element among good ones', [{ id: 1 }, 7, { id: 3 }]],
+  ])('rejects %s as payload with RedstreamConfigError and writes nothing', async (_label, payload) => {
+    await expectPayloadRejected(payload);
+  });
+
+  // KNOWN BUG in producer.ts (owned by the producer's engineer, reported): an object whose
+  // JSON is not an object is written, and every consumer then skips it as a bad entry.
+  // Turn `it.failing` into `it` once encode() checks the JSON it produced.
+  it.failing('rejects an object whose JSON is not an object (a Date) and writes nothing', async () => {
+    await expectPayloadRejected(new Date(0));
+  });
+
+  async function expectPayloadRejected(payload: unknown): Promise<void> {
+    const bad = payload as RedstreamPayload;
+    await expect(producer.queue('products', bad)).rejects.toThrow(RedstreamConfigError);
+    await expect(producer.delay('products', bad)).rejects.toThrow(/payload must be a JSON object/);
+    await expect(producer.bulk('products', [bad], () => 'written')).rejects.toThrow(RedstreamConfigError);
+    expect(await admin.exists(streamKey(), delayKey())).toBe(0);
+  }
+
+  it('writes arrays larger than the slice size completely and in order', async () => {
+    const sliced = redstream.producer({ sliceSize: 10 });
+    const payloads = Array.from({ length: 47 }, (_, index) => ({ id: index }));
+    const delayIds = await sliced.delay('products', payloads);
+    const ids = await sliced.queue('products', payloads, { delayMessageIds: delayIds });
+    expect(ids).toHaveLength(47);
+    expect(new Set(ids).size).toBe(47);
+    const written = await entries(streamKey());
+    expect(written.map((entry) => entry.payload)).toEqual(payloads);
+    expect(written.map((entry) => entry.id)).toEqual(ids);
+    expect(await admin.xlen(delayKey())).toBe(0);
+  });
+
+  it('writes an array of 600 with the default slice size', async () => {
+    const payloads = Array.from({ length: 600 }, (_, index) => ({ id: index }));
+    const ids = await producer.queue('products', payloads);
+    expect(ids).toHaveLength(600);
+    expect((await entries(streamKey())).map((entry) => entry.payload)).toEqual(payloads);
+  });
+
+  describe('round trips (through a counting TCP proxy)', () => {
+    let proxy: CommandProxy;
+    let proxied: Redstream;
+    beforeEach(async () => {
+      proxy = await startCommandProxy(Number(new URL(testRedisUrl()).port));
+      proxied = new Redstream({ redis: proxy.url, namespace, logger: silentLogger });
+      await proxied.client.ping(); // connection set-up is not what is counted
+      proxy.resetCounters();
+    });
+    afterEach(async () => {
+      await proxied.close();
+      await proxy.close();
+    });
+
+    it('deletes delay messages in the same round trip as the queue write', async () => {
+      const delayIds = await proxied.producer().delay('products', [{ id: 1 }, { id: 2 }]);
+      proxy.resetCounters();
+      await proxied.producer().queue('products', [{ id: 1 }, { id: 2 }], { delayMessageIds: delayIds });
+      expect(proxy.requestChunks).toBe(1);
+      expect(await admin.xlen(delayKey())).toBe(0);
+      expect(await admin.xlen(streamKey())).toBe(2);
+    });
+
+    it('batches many concurrent single queue calls into few round trips', async () => {
+      const calls = 1_000;
+      const writer = proxied.producer();
+      const ids = await Promise.all(
+        Array.from({ length: calls }, (_, index) => writer.queue('products', { id: index })),
+      );
+      // One write per call would be 1000 chunks; batched, it is a handful.
+      expect(proxy.requestChunks).toBeLessThanOrEqual(12);
+      const written = await entries(streamKey());
+      expect(written.map((entry) => entry.payload)).toEqual(
+        Array.from({ length: calls }, (_, index) => ({ id: index })),
+      );
+      expect(written.map((entry) => entry.id)).toEqual(ids.flat());
+    });
+  });
+
+  describe('bulk', () => {
+    it('writes delay messages, runs the write, then the immediate messages; delay messages stay', async () => {
+      const payloads = [{ id: 1 }, { id: 2 }];
+      const result = await producer.bulk('products', payloads, async () => {
+        // During the database write: delay messages exist, immediate ones not yet.
+        expect((await entries(delayKey())).map((entry) => entry.payload)).toEqual(payloads);
+        expect(await admin.exists(streamKey())).toBe(0);
+        return 'updated 2 rows';
+      });
+      expect(result).toBe('updated 2 rows');
+      expect((await entries(streamKey())).map((entry) => entry.payload)).toEqual(payloads);
+      expect(await admin.xlen(delayKey())).toBe(2);
+    });
+
+    it('deletes its delay messages once queued with deleteDelayMessagesOnQueue', async () => {
+      const deleting = redstream.producer({ deleteDelayMessagesOnQueue: true });
+      await producer.delay('products', { id: 99 }); // someone else's delay message stays
+      await deleting.bulk('products', [{ id: 1 }, { id: 2 }], () => undefined);
+      expect((await entries(delayKey())).map((entry) => entry.payload)).toEqual([{ id: 99 }]);
+      expect(await admin.xlen(streamKey())).toBe(2);
+    });
+
+    it('writes no immediate message when the write throws; the delay messages stay and the error propagates', async () => {
+      const failure = new Error('transaction rolled back');
+      const deleting = redstream.producer({ deleteDelayMessagesOnQueue: true });
+      await expect(
+        deleting.bulk('products', [{ id: 1 }, { id: 2 }], async () => {
+          throw failure;
+        }),
+      ).rejects.toBe(failure);
+      expect(await admin.exists(streamKey())).toBe(0);
+      expect((await entries(delayKey())).map((entry) => entry.payload)).toEqual([{ id: 1 }, { id: 2 }]);
+    });
+  });
+
+  it('rejects with RedstreamReplicationError when WAIT finds no replica, after writing the delay messages', async () => {
+    const waiting = redstream.producer({ wait: { replicas: 1, timeoutMs: 100 } });
+    const started = Date.now();
+    const error = (await waiting.delay('products', [{ id: 1 }]).catch((caught: unknown) => caught)) as Error;
+    expect(error).toBeInstanceOf(RedstreamReplicationError);
+    expect(error).toMatchObject({ expectedReplicas: 1, acknowledgedReplicas: 0 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(await admin.xlen(delayKey())).toBe(1);
+    // Immediate messages are not waited for, as in the gem.
+    await expect(waiting.queue('products', { id: 1 })).resolves.toHaveLength(1);
+  });
+
+  describe('with Redis down', () => {
+    // KNOWN BUG in producer.ts (reported): the shared connection fails a command after
+    // ioredis' 3 reconnect attempts (~0.3 s), so calls reject early with
+    // RedstreamConnectionError instead of retrying until commandTimeoutMs and then rejecting
+    // with RedstreamTimeoutError, as ProducerOptions.commandTimeoutMs documents. Turn
+    // `it.failing.each` into `it.each` once connection-level failures are retried until the
+    // deadline.
+    it('rejects within commandTimeoutMs with a RedstreamError, never hangs', async () => {
+      const down = new Redstream({ redis: `redis://127.0.0.1:${await freePort()}`, namespace, logger: silentLogger });
+      try {
+        const started = Date.now();
+        await expect(down.producer({ commandTimeoutMs: 1_000 }).queue('products', { id: 1 })).rejects.toThrow(
+          RedstreamError,
+        );
+        expect(Date.now() - started).toBeLessThan(2_000);
+      } finally {
+        await down.close();
+      }
+    });
+
+    it.failing.each([
+      ['a server that stopped', true],
+      ['nothing listening at all', false],
+    ])('rejects with RedstreamTimeoutError within commandTimeoutMs (%s)', async (_label, wasRunning) => {
+      const server = wasRunning ? await startRedisServer() : undefined;
+      const url = server?.url ?? `redis://127.0.0.1:${await freePort()}`;
+      const down = new Redstream({ redis: url, namespace, logger: silentLogger });
+      try {
+        const writer = down.producer({ commandTimeoutMs: 1_000 });
+        if (server) {
+          await writer.queue('products', { id: 1 });
+          await server.stop();
+        }
+        for (const call of [() => writer.queue('products', { id: 2 }), () => writer.delay('products', { id: 3 })]) {
+          const started = Date.now();
+          await expect(call()).rejects.toThrow(RedstreamTimeoutError);
+          const elapsed = Date.now() - started;
+          expect(elapsed).toBeGreaterThanOrEqual(950);
+          expect(elapsed).toBeLessThan(2_000);
+        }
+      } finally {
+        await down.close();
+        await server?.stop();
+      }
+    });
+  });
+});
