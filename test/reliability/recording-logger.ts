@@ -1,0 +1,33 @@
+import type { RedstreamLogger } from '../../lib/engine';
+
+/** One captured log call. */
+export interface LogLine {
+  level: 'log' | 'warn' | 'error' | 'debug';
+  message: string;
+}
+
+/** A logger that keeps every line, so tests can assert that a fault was reported and how. */
+export class RecordingLogger implements RedstreamLogger {
+  readonly lines: LogLine[] = [];
+
+  log(message: string): void {
+    this.lines.push({ level: 'log', message });
+  }
+
+  warn(message: string): void {
+    this.lines.push({ level: 'warn', message });
+  }
+
+  error(message: string): void {
+    this.lines.push({ level: 'error', message });
+  }
+
+  debug(message: string): void {
+    this.lines.push({ level: 'debug', message });
+  }
+
+  /** Lines of `level` whose message matches `pattern`. */
+  matching(level: LogLine['level'], pattern: RegExp): LogLine[] {
+    return this.lines.filter((line) => line.level === level && pattern.test(line.message));
+  }
+}
