@@ -226,6 +226,8 @@ export abstract class StreamWorker extends EventEmitter<StreamWorkerEvents> {
       this.emit('active', this.offset);
       return true;
     }
+    // stop() may have come while the lock was asked for: interrupt() found no read to end.
+    if (this.stopping) return false;
     await this.reader.watch(this.options.standbyPollMs, (client) =>
       this.lock.waitForRelease(client, this.options.standbyPollMs),
     );

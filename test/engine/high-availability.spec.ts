@@ -1,0 +1,130 @@
+import Redis from 'ioredis';
+import { Consumer, ConsumerOptions, Redstream, silentLogger } from '../../lib/engine';
+import { connectTestRedis, sleep, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
+import { spawnWorkerChild, WorkerChild } from '../support/worker-child';
+
+describe('high availability of one (stream, name)', () => {
+  let namespace: string;
+  let redstream: Redstream;
+  let admin: Redis;
+  const consumers: Consumer[] = [];
+  const children: WorkerChild[] = [];
+  const consumer = (options: Partial<ConsumerOptions<Record<string, unknown>>>): Consumer => {
+    const created = redstream.consumer({ stream: 'products', name: 'indexer', handler: () => undefined, ...options });
+    consumers.push(created);
+    return created;
+  };
+
+  beforeEach(() => {
+    namespace = uniqueNamespace();
+    admin = connectTestRedis();
+    redstream = new Redstream({ redis: testRedisUrl(), namespace, logger: silentLogger });
+  });
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map((child) => child.kill('SIGKILL')));
+    await Promise.all(consumers.splice(0).map((created) => created.stop()));
+    await redstream.close();
+    await admin.quit();
+  });
+
+  it('keeps exactly one of two instances active; only it handles messages', async () => {
+    const handledBy: Record<string, number> = { first: 0, second: 0 };
+    const first = consumer({ handler: (messages) => void (handledBy.first += messages.length) });
+    const second = consumer({ handler: (messages) => void (handledBy.second += messages.length) });
+    first.start();
+    second.start();
+    await waitFor(() => first.isActive || second.isActive);
+    await sleep(300);
+    expect([first.isActive, second.isActive].filter(Boolean)).toHaveLength(1);
+    await redstream.producer().queue('products', [{ id: 1 }, { id: 2 }, { id: 3 }]);
+    await waitFor(() => handledBy.first + handledBy.second === 3);
+    const [active, idle] = first.isActive ? ['first', 'second'] : ['second', 'first'];
+    expect(handledBy[active]).toBe(3);
+    expect(handledBy[idle]).toBe(0);
+  });
+
+  it('hands over at once on a graceful stop (notify list), long before the lock ttl', async () => {
+    const seen: string[] = [];
+    const options = {
+      lockTtlMs: 5_000,
+      lockRefreshMs: 1_000,
+      // Polling alone would take 10 s: only the wake-up can make the hand-over fast.
+      standbyPollMs: 10_000,
+      handler: (messages: { id: string }[]) => void seen.push(...messages.map((message) => message.id)),
+    };
+    const active = consumer(options);
+    active.start();
+    await waitFor(() => active.isActive);
+    const standby = consumer(options);
+    standby.start();
+    await sleep(200); // the standby is waiting on the notify list now
+    const activated = new Promise<number>((resolve) => standby.once('active', () => resolve(Date.now())));
+    const stoppedAt = Date.now();
+    await active.stop();
+    const takeoverMs = (await activated) - stoppedAt;
+    expect(takeoverMs).toBeLessThan(500);
+    const ids = await redstream.producer().queue('products', [{ id: 1 }, { id: 2 }]);
+    await waitFor(() => seen.length === 2);
+    expect(seen).toEqual(ids);
+  });
+
+  it('takes over within ttl + poll after kill -9 of the active process mid-batch, losing nothing', async () => {
+    const lockTtlMs = 1_000;
+    const lockRefreshMs = 300;
+    const standbyPollMs = 200;
+    const batchSize = 10;
+    const handledList = `${namespace}:handled-by-child`;
+    const ids = await redstream.producer().queue(
+      'products',
+      Array.from({ length: 100 }, (_, index) => ({ id: index })),
+    );
+    const child = await spawnWorkerChild({
+      redisUrl: testRedisUrl(),
+      namespace,
+      role: 'consumer',
+      stream: 'products',
+      name: 'indexer',
+      batchSize,
+      lockTtlMs,
+      lockRefreshMs,
+      standbyPollMs,
+      handledList,
+      handlerMs: 150,
+    });
+    children.push(child);
+    await child.waitForEvent((event) => event.type === 'active');
+
+    const seenByStandby: string[][] = [];
+    const standby = consumer({
+      batchSize,
+      lockTtlMs,
+      lockRefreshMs,
+      standbyPollMs,
+      handler: (messages) => void seenByStandby.push(messages.map((message) => message.id)),
+    });
+    const activated = new Promise<number>((resolve) => standby.once('active', () => resolve(Date.now())));
+    standby.start();
+
+    // Kill it while it handles its fourth batch: handled (recorded) but not committed.
+    await child.waitForEvent((event) => event.type === 'committed' && event.offset === ids[29]);
+    await child.waitForEvent((event) => event.type === 'handling' && event.ids?.[0] === ids[30]);
+    expect(seenByStandby).toEqual([]);
+    const killedAt = Date.now();
+    await child.kill('SIGKILL');
+
+    const takeoverMs = (await activated) - killedAt;
+    // The lock expires ttl after its last refresh (at most refreshMs before the kill), and
+    // the standby notices within one poll; it must not take over before the expiry.
+    expect(takeoverMs).toBeGreaterThanOrEqual(lockTtlMs - lockRefreshMs - 100);
+    expect(takeoverMs).toBeLessThan(lockTtlMs + standbyPollMs + 500);
+
+    await waitFor(async () => (await redstream.committedOffset('products', 'indexer')) === ids[99]);
+    const handledByChild = await admin.lrange(handledList, 0, -1);
+    const standbyIds = seenByStandby.flat();
+    // The child handled a prefix; the standby everything after the child's last commit, in
+    // order, which replays exactly the batch the child was killed in.
+    expect(handledByChild).toEqual(ids.slice(0, 40));
+    expect(standbyIds).toEqual(ids.slice(30));
+    expect(new Set([...handledByChild, ...standbyIds]).size).toBe(100);
+  });
+});
