@@ -12,15 +12,63 @@ import { validateStreamName } from './redstream-keys';
 
 type Command = [name: string, ...args: string[]];
 
-interface PendingCommand {
-  command: Command;
-  resolve: (reply: unknown) => void;
-  reject: (error: Error) => void;
-}
+type Pipeline = ReturnType<RedisClient['pipeline']>;
+
+type PipelineResults = [error: Error | null, reply: unknown][] | null;
 
 interface StreamKeys {
   stream: string;
   delay: string;
+}
+
+/**
+ * Pipelines on the wire at once. More than one keeps Redis busy while the next pipeline is
+ * encoded; a few are as fast as many (measured in bench/), and a bounded number keeps a huge
+ * array from turning into hundreds of thousands of live ioredis commands, whose garbage
+ * collection used to take half of the time.
+ */
+const PIPELINES_IN_FLIGHT = 4;
+
+/** One Producer call: its XADDs (payloads already encoded) followed by a few other commands. */
+class WriteRequest {
+  readonly size: number;
+  readonly replies: unknown[];
+  /** How many of the commands went into pipelines so far. */
+  sent = 0;
+  /** How many replies are still missing. */
+  missing: number;
+  settled = false;
+
+  constructor(
+    readonly streamKey: string,
+    readonly encodedPayloads: readonly string[],
+    readonly trailing: readonly Command[],
+    /** On the monotonic clock (`performance.now()`). */
+    readonly deadline: number,
+    readonly description: string,
+    readonly resolve: (replies: unknown[]) => void,
+    readonly reject: (error: Error) => void,
+  ) {
+    this.size = encodedPayloads.length + trailing.length;
+    this.replies = new Array<unknown>(this.size);
+    this.missing = this.size;
+  }
+
+  addCommand(pipeline: Pipeline, index: number): void {
+    if (index < this.encodedPayloads.length) {
+      pipeline.xadd(this.streamKey, '*', 'payload', this.encodedPayloads[index]);
+    } else {
+      const [name, ...args] = this.trailing[index - this.encodedPayloads.length];
+      pipeline.call(name, ...args);
+    }
+  }
+}
+
+/** The commands `count` commands of `request`, from `start`, that went into one pipeline. */
+interface PipelineSegment {
+  request: WriteRequest;
+  start: number;
+  count: number;
 }
 
 /**
@@ -30,7 +78,8 @@ interface StreamKeys {
  *
  * Writes from all callers within one tick of the event loop go out together as pipelines of
  * at most `sliceSize` commands, so many concurrent `queue()` calls cost a few round trips,
- * not one each; large arrays are sliced the same way.
+ * not one each; large arrays are sliced the same way. A few pipelines are in flight at once,
+ * and calls made meanwhile queue up, in call order, for the next ones.
  */
 export class Producer {
   private readonly client: RedisClient;
@@ -43,8 +92,19 @@ export class Producer {
   readonly deleteDelayMessagesOnQueue: boolean;
   private readonly wait?: { replicas: number; timeoutMs: number };
   private readonly keyCache = new Map<string, StreamKeys>();
-  private pending: PendingCommand[] = [];
-  private flushScheduled = false;
+  /** Requests with commands not yet in a pipeline, oldest first, from `unsentHead` on. */
+  private unsent: WriteRequest[] = [];
+  private unsentHead = 0;
+  private pipelinesInFlight = 0;
+  private sendScheduled = false;
+  /**
+   * Unsettled requests in call order (settled ones are dropped lazily), from `watchedHead` on:
+   * one timer at the oldest deadline bounds them all, instead of a timer per call.
+   */
+  private watched: WriteRequest[] = [];
+  private watchedHead = 0;
+  private unsettled = 0;
+  private timeoutTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly context: RedstreamContext,
@@ -65,32 +125,39 @@ export class Producer {
    * Writes messages for immediate retrieval. With `delayMessageIds`, deletes those delay
    * messages in the same round trip. Resolves with the new entry ids.
    */
-  async queue(
+  queue(
     stream: string,
     payloads: RedstreamPayload | readonly RedstreamPayload[],
-    options: QueueOptions = {},
+    options?: QueueOptions,
   ): Promise<string[]> {
-    const keys = this.keysOf(stream);
-    const commands = toArray(payloads).map((payload) => xadd(keys.stream, payload));
-    const ids = options.delayMessageIds ?? [];
-    for (let i = 0; i < ids.length; i += this.sliceSize) {
-      commands.push(['xdel', keys.delay, ...ids.slice(i, i + this.sliceSize)]);
+    try {
+      const keys = this.keysOf(stream);
+      const encoded = encodeAll(payloads);
+      const ids = options?.delayMessageIds;
+      if (!ids || ids.length === 0) return this.execute<string>(keys.stream, encoded, NO_COMMANDS, 'queue', stream);
+      const deletes: Command[] = [];
+      for (let i = 0; i < ids.length; i += this.sliceSize) {
+        deletes.push(['xdel', keys.delay, ...ids.slice(i, i + this.sliceSize)]);
+      }
+      return this.execute<string>(keys.stream, encoded, deletes, 'queue', stream).then((replies) =>
+        replies.slice(0, encoded.length),
+      );
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const replies = await this.execute(commands, 'queue', stream);
-    return replies.slice(0, replies.length - Math.ceil(ids.length / this.sliceSize)) as string[];
   }
 
   /** Writes delay messages (re-queued by the Delayer after its delay); resolves with their ids. */
   async delay(stream: string, payloads: RedstreamPayload | readonly RedstreamPayload[]): Promise<string[]> {
     const keys = this.keysOf(stream);
-    const commands = toArray(payloads).map((payload) => xadd(keys.delay, payload));
-    if (this.wait) commands.push(['wait', String(this.wait.replicas), String(this.wait.timeoutMs)]);
-    const replies = await this.execute(commands, 'delay', stream);
-    if (this.wait) {
-      const acknowledged = Number(replies.pop());
-      if (acknowledged < this.wait.replicas) {
-        throw new RedstreamReplicationError(this.wait.replicas, acknowledged, this.wait.timeoutMs);
-      }
+    const encoded = encodeAll(payloads);
+    const wait = this.wait;
+    if (!wait) return this.execute<string>(keys.delay, encoded, NO_COMMANDS, 'delay', stream);
+    const waitCommand: Command = ['wait', String(wait.replicas), String(wait.timeoutMs)];
+    const replies = await this.execute(keys.delay, encoded, [waitCommand], 'delay', stream);
+    const acknowledged = Number(replies.pop());
+    if (acknowledged < wait.replicas) {
+      throw new RedstreamReplicationError(wait.replicas, acknowledged, wait.timeoutMs);
     }
     return replies as string[];
   }
@@ -118,67 +185,171 @@ export class Producer {
     return keys;
   }
 
-  private execute(commands: Command[], what: string, stream: string): Promise<unknown[]> {
-    if (commands.length === 0) return Promise.resolve([]);
-    const replies = Promise.all(
-      commands.map(
-        (command) => new Promise<unknown>((resolve, reject) => this.pending.push({ command, resolve, reject })),
-      ),
-    );
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      process.nextTick(() => this.flush());
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new RedstreamTimeoutError(
-              `Producer.${what}(${stream}) did not complete within ${this.commandTimeoutMs} ms (is Redis reachable?); ` +
-                'the messages may or may not have been written',
-            ),
-          ),
-        this.commandTimeoutMs,
+  private execute<T = unknown>(
+    streamKey: string,
+    encodedPayloads: readonly string[],
+    trailing: readonly Command[],
+    what: string,
+    stream: string,
+  ): Promise<T[]> {
+    if (encodedPayloads.length + trailing.length === 0) return Promise.resolve([]);
+    return new Promise<T[]>((resolve, reject) => {
+      const request = new WriteRequest(
+        streamKey,
+        encodedPayloads,
+        trailing,
+        performance.now() + this.commandTimeoutMs,
+        `${what}(${stream})`,
+        resolve as (replies: unknown[]) => void,
+        reject,
       );
+      this.unsent.push(request);
+      this.watch(request);
+      if (!this.sendScheduled && this.pipelinesInFlight < PIPELINES_IN_FLIGHT) {
+        // Not at once: the calls of this tick share the pipelines.
+        this.sendScheduled = true;
+        process.nextTick(() => this.sendPipelines());
+      }
     });
-    return Promise.race([replies, timeout]).finally(() => clearTimeout(timer));
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    const pending = this.pending;
-    this.pending = [];
-    for (let start = 0; start < pending.length; start += this.sliceSize) {
-      const slice = pending.slice(start, start + this.sliceSize);
-      this.client
-        .pipeline(slice.map((entry) => entry.command))
-        .exec()
-        .then(
-          (results) => {
-            slice.forEach((entry, index) => {
-              const [error, reply] = results?.[index] ?? [new Error('no reply'), undefined];
-              if (error) entry.reject(wrap(error));
-              else entry.resolve(reply);
-            });
-          },
-          (error: Error) => slice.forEach((entry) => entry.reject(wrap(error))),
+  private sendPipelines(): void {
+    this.sendScheduled = false;
+    while (this.pipelinesInFlight < PIPELINES_IN_FLIGHT && this.unsentHead < this.unsent.length) {
+      this.sendPipeline();
+    }
+    if (this.unsentHead === this.unsent.length) {
+      this.unsent = [];
+      this.unsentHead = 0;
+    } else if (this.unsentHead > 1_000 && this.unsentHead * 2 > this.unsent.length) {
+      this.unsent = this.unsent.slice(this.unsentHead);
+      this.unsentHead = 0;
+    }
+  }
+
+  private sendPipeline(): void {
+    const pipeline = this.client.pipeline();
+    const segments: PipelineSegment[] = [];
+    let room = this.sliceSize;
+    while (room > 0 && this.unsentHead < this.unsent.length) {
+      const request = this.unsent[this.unsentHead];
+      const start = request.sent;
+      const end = Math.min(request.size, start + room);
+      for (let index = start; index < end; index++) request.addCommand(pipeline, index);
+      request.sent = end;
+      segments.push({ request, start, count: end - start });
+      room -= end - start;
+      if (end === request.size) this.unsentHead++;
+    }
+    this.pipelinesInFlight++;
+    pipeline.exec().then(
+      (results) => this.onReplies(segments, results),
+      (error: Error) => this.onPipelineFailed(segments, error),
+    );
+  }
+
+  private onReplies(segments: PipelineSegment[], results: PipelineResults): void {
+    let position = 0;
+    for (const { request, start, count } of segments) {
+      for (let index = start; index < start + count; index++) {
+        const [error, reply] = results?.[position++] ?? [new Error('no reply'), undefined];
+        if (request.settled) continue;
+        if (error) this.fail(request, wrap(error));
+        else request.replies[index] = reply;
+      }
+      request.missing -= count;
+      if (request.missing === 0 && !request.settled) {
+        this.settle(request);
+        request.resolve(request.replies);
+      }
+    }
+    this.pipelineDone();
+  }
+
+  private onPipelineFailed(segments: PipelineSegment[], error: Error): void {
+    for (const { request } of segments) {
+      if (!request.settled) this.fail(request, wrap(error));
+    }
+    this.pipelineDone();
+  }
+
+  private pipelineDone(): void {
+    this.pipelinesInFlight--;
+    this.sendPipelines();
+  }
+
+  private fail(request: WriteRequest, error: Error): void {
+    this.settle(request);
+    request.reject(error);
+  }
+
+  private watch(request: WriteRequest): void {
+    this.watched.push(request);
+    this.unsettled++;
+    if (!this.timeoutTimer) this.armTimeout(request.deadline);
+  }
+
+  private settle(request: WriteRequest): void {
+    request.settled = true;
+    this.unsettled--;
+    if (this.unsettled === 0) {
+      clearTimeout(this.timeoutTimer);
+      this.timeoutTimer = undefined;
+      this.watched = [];
+      this.watchedHead = 0;
+    }
+  }
+
+  private armTimeout(deadline: number): void {
+    this.timeoutTimer = setTimeout(() => this.expireOverdue(), Math.max(1, deadline - performance.now()));
+  }
+
+  private expireOverdue(): void {
+    this.timeoutTimer = undefined;
+    const now = performance.now();
+    while (this.watchedHead < this.watched.length) {
+      const request = this.watched[this.watchedHead];
+      if (!request.settled) {
+        if (request.deadline > now) {
+          this.armTimeout(request.deadline);
+          break;
+        }
+        this.fail(
+          request,
+          new RedstreamTimeoutError(
+            `Producer.${request.description} did not complete within ${this.commandTimeoutMs} ms (is Redis reachable?); ` +
+              'the messages may or may not have been written',
+          ),
         );
+        // fail() may have reset the list when this was the last unsettled request.
+        if (this.unsettled === 0) return;
+      }
+      this.watchedHead++;
+    }
+    if (this.watchedHead > 1_000 && this.watchedHead * 2 > this.watched.length) {
+      this.watched = this.watched.slice(this.watchedHead);
+      this.watchedHead = 0;
     }
   }
 }
 
-function xadd(streamKey: string, payload: RedstreamPayload): Command {
+const NO_COMMANDS: readonly Command[] = [];
+
+function encode(payload: RedstreamPayload): string {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     throw new RedstreamConfigError(
       `A message payload must be a JSON object such as { id: 1 }, got ${JSON.stringify(payload)}`,
     );
   }
-  return ['xadd', streamKey, '*', 'payload', JSON.stringify(payload)];
+  return JSON.stringify(payload);
 }
 
-function toArray<T>(value: T | readonly T[]): readonly T[] {
-  return Array.isArray(value) ? (value as readonly T[]) : [value as T];
+/** Validates every payload before anything is written: a bad one fails the whole call. */
+function encodeAll(payloads: RedstreamPayload | readonly RedstreamPayload[]): string[] {
+  if (!Array.isArray(payloads)) return [encode(payloads as RedstreamPayload)];
+  const encoded = new Array<string>(payloads.length);
+  for (let i = 0; i < payloads.length; i++) encoded[i] = encode(payloads[i] as RedstreamPayload);
+  return encoded;
 }
 
 function positive(value: number, what: string): number {
