@@ -1,0 +1,74 @@
+// Shared plumbing of the benchmark scenarios: fresh engines and key spaces per run, raw
+// stream filling, and a wait for a worker's committed count.
+const { randomBytes } = require('node:crypto');
+const Redis = require('ioredis').default;
+
+/** One stream per run under a namespace of its own, so runs never see each other's keys. */
+function newNamespace() {
+  return `bench-${randomBytes(4).toString('hex')}`;
+}
+
+/** A plain ioredis client as an application would create it: the baselines' tool. */
+async function connectRaw(url) {
+  const client = new Redis(url, { maxRetriesPerRequest: 3 });
+  await client.ping();
+  return client;
+}
+
+/** A connected engine (its first command is not part of any timing). */
+async function createEngine(ctx, namespace) {
+  const redstream = new ctx.engine.Redstream({ redis: ctx.redisUrl, namespace, logger: ctx.engine.silentLogger });
+  await redstream.client.ping();
+  return redstream;
+}
+
+/** Writes `count` entries `{ payload: {"id":i} }` with raw pipelines; returns the last id. */
+async function fillStream(client, key, count, sliceSize = 1_000) {
+  let lastId;
+  for (let start = 0; start < count; start += sliceSize) {
+    const pipeline = client.pipeline();
+    for (let i = start; i < Math.min(count, start + sliceSize); i++) {
+      pipeline.xadd(key, '*', 'payload', JSON.stringify({ id: i }));
+    }
+    const replies = await pipeline.exec();
+    lastId = replies[replies.length - 1][1];
+  }
+  return lastId;
+}
+
+/** Deletes every key of a namespace (scenarios clean up after each run). */
+async function dropNamespace(client, namespace) {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1_000);
+    if (keys.length > 0) await client.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/** Resolves once a worker's `committed` events add up to `count` messages. */
+function committedCount(worker, count) {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const onCommitted = (_offset, committed) => {
+      seen += committed;
+      if (seen >= count) {
+        worker.off('committed', onCommitted);
+        resolve();
+      }
+    };
+    worker.on('committed', onCommitted);
+  });
+}
+
+function payloads(count) {
+  const list = new Array(count);
+  for (let i = 0; i < count; i++) list[i] = { id: i };
+  return list;
+}
+
+function rate(count, startedAt, endedAt) {
+  return count / ((endedAt - startedAt) / 1_000);
+}
+
+module.exports = { newNamespace, connectRaw, createEngine, fillStream, dropNamespace, committedCount, payloads, rate };
