@@ -20,6 +20,12 @@ export interface CommandProxy {
    * that happened. One-shot: later connections pass normally.
    */
   silenceNext(pattern: RegExp): Promise<void>;
+  /**
+   * The next request matching `pattern` reaches Redis, but its connection is reset as soon
+   * as the reply starts coming back, which is lost: the client cannot know whether the
+   * command ran. Resolves when that happened. One-shot.
+   */
+  loseReplyOfNext(pattern: RegExp): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -27,6 +33,8 @@ interface ProxiedPair {
   client: Socket;
   upstream: Socket;
   silenced: boolean;
+  /** Set when the reply to a request just forwarded must be lost. */
+  loseReply?: () => void;
 }
 
 export async function startCommandProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<CommandProxy> {
@@ -34,6 +42,7 @@ export async function startCommandProxy(targetPort: number, targetHost = '127.0.
   let requestChunks = 0;
   let connections = 0;
   let armed: { pattern: RegExp; done: () => void } | undefined;
+  let armedReplyLoss: { pattern: RegExp; done: () => void } | undefined;
 
   const server: Server = createServer((client) => {
     connections++;
@@ -52,9 +61,21 @@ export async function startCommandProxy(targetPort: number, targetHost = '127.0.
         armed.done();
         armed = undefined;
       }
+      if (armedReplyLoss && armedReplyLoss.pattern.test(chunk.toString('latin1'))) {
+        pair.loseReply = armedReplyLoss.done;
+        armedReplyLoss = undefined;
+      }
       if (!pair.silenced) upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
+      if (pair.loseReply) {
+        const done = pair.loseReply;
+        pair.loseReply = undefined;
+        client.resetAndDestroy();
+        upstream.destroy();
+        done();
+        return;
+      }
       if (!pair.silenced) client.write(chunk);
     });
     for (const socket of [client, upstream]) {
@@ -82,6 +103,7 @@ export async function startCommandProxy(targetPort: number, targetHost = '127.0.
       requestChunks = 0;
     },
     silenceNext: (pattern) => new Promise<void>((resolve) => (armed = { pattern, done: resolve })),
+    loseReplyOfNext: (pattern) => new Promise<void>((resolve) => (armedReplyLoss = { pattern, done: resolve })),
     close: async () => {
       for (const pair of [...pairs]) {
         pair.client.destroy();

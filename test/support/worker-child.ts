@@ -19,7 +19,7 @@ export interface WorkerChildConfig {
   standbyPollMs?: number;
   /** The consumer's handler RPUSHes every message id to this list before it resolves. */
   handledList?: string;
-  /** How long the consumer's handler takes, after reporting `handling`. */
+  /** How long the consumer's handler (the delayer's onDue) takes, after reporting `handling`. */
   handlerMs?: number;
 }
 
