@@ -1,0 +1,3 @@
+export * from './redstream-consumer.decorator';
+export * from './redstream-delayer.decorator';
+export * from './redstream-handler-method.type';

@@ -1,0 +1,28 @@
+import { SetMetadata } from '@nestjs/common';
+import type { RedstreamConsumerOptions } from '../interfaces/redstream-consumer-options.interface';
+import { REDSTREAM_CONSUMER_METADATA } from '../redstream.constants';
+import type { RedstreamHandlerDecorator } from './redstream-handler-method.type';
+
+/**
+ * Makes a method of a provider (or controller) the handler of a stream consumer: it is called
+ * with each batch, `messages: RedstreamMessage<T>[]`, and the batch's offset is committed once
+ * it resolves; a throw or rejection retries the same batch after a backoff. One instance per
+ * (stream, name) is active across all processes, the others stand by.
+ *
+ * Handlers run through Nest's external context (type `'redstream'`), so interceptors, guards
+ * and exception filters apply; a filter that handles an error without re-throwing it marks
+ * the batch as done.
+ *
+ * @example
+ * ```ts
+ * @RedstreamConsumer({ stream: 'products', name: 'indexer', batchSize: 500 })
+ * async index(messages: RedstreamMessage<{ id: number }>[]) {
+ *   await this.search.bulkIndex(messages.map((message) => message.payload.id));
+ * }
+ * ```
+ */
+export function RedstreamConsumer(options: RedstreamConsumerOptions): RedstreamHandlerDecorator {
+  return (target, propertyKey, descriptor) => {
+    SetMetadata(REDSTREAM_CONSUMER_METADATA, { ...options })(target, propertyKey, descriptor);
+  };
+}

@@ -1,0 +1,22 @@
+import type { ReadingWorkerOptions } from '../../engine';
+
+/** Worker settings a handler can tune; the module's `consumerDefaults` fill in the rest. */
+export type RedstreamWorkerSettings = Omit<ReadingWorkerOptions, 'logger'>;
+
+/** Options of {@link RedstreamConsumer}. */
+export interface RedstreamConsumerOptions extends RedstreamWorkerSettings {
+  /** The stream to read, e.g. `products` (the gem's `stream_name`). */
+  stream: string;
+  /**
+   * The consumer's name, unique per stream (`indexer`, `cacher`): it names the committed offset
+   * and the lock, so renaming it starts the consumer over from the beginning of the stream.
+   */
+  name: string;
+  /**
+   * A handler that has not settled after this many ms counts as failed and its batch is
+   * retried (the late call is not cancelled). Default: no timeout.
+   */
+  handlerTimeoutMs?: number;
+  /** `false` registers nothing for this method (e.g. per deployment). Default `true`. */
+  enabled?: boolean;
+}

@@ -1,0 +1,13 @@
+import type { RedstreamConsumerOptions } from './redstream-consumer-options.interface';
+import type { RedstreamDelayerOptions } from './redstream-delayer-options.interface';
+
+/** A decorated method found by the explorer. */
+export interface DiscoveredHandler<TOptions extends RedstreamConsumerOptions | RedstreamDelayerOptions> {
+  /** The provider instance the method runs on (`this`). */
+  readonly instance: object;
+  readonly methodName: string;
+  /** `Class.method`, for error messages and logs. */
+  readonly where: string;
+  /** The decorator's options as written. */
+  readonly options: Partial<TOptions>;
+}

@@ -1,0 +1,80 @@
+import type { Duration, ProducerOptions, RedisConnection, RedstreamLogger } from '../../engine';
+import type { RedstreamConsumerOptions, RedstreamWorkerSettings } from './redstream-consumer-options.interface';
+
+/** Defaults for every consumer and delayer of the application; decorator options win over them. */
+export interface RedstreamConsumerDefaults extends RedstreamWorkerSettings {
+  /** Default `handlerTimeoutMs` of consumers (delayers do not use it). Default: no timeout. */
+  handlerTimeoutMs?: number;
+}
+
+/** What the module's trimmers do. */
+export interface RedstreamTrimmerModuleOptions {
+  /**
+   * When to trim: an interval in ms (or a duration such as `'30s'`), or a cron expression
+   * with 5 or 6 fields such as `'0 * * * *'`, run by croner. Default 30000 ms, as the gem's.
+   */
+  schedule?: Duration;
+  /**
+   * Consumer names per stream that must have committed an entry before it is deleted, in
+   * addition to the names registered in Redis and the consumers of this application: list
+   * consumers of other services here until they have started once.
+   */
+  consumerNames?: Record<string, string[]>;
+}
+
+/**
+ * Overrides of one handler's options from configuration, winning over the decorator.
+ * Keys of {@link RedstreamModuleOptions.handlers} are `'<stream>:<name>'` for a consumer and
+ * `'<stream>:delayer'` for a delayer.
+ */
+export interface RedstreamHandlerOverrides extends Partial<Omit<RedstreamConsumerOptions, 'stream' | 'name'>> {
+  /** A delayer's delay: ms or a duration such as `'5m'`. Only for delayer keys. */
+  delay?: Duration;
+}
+
+/** Options of `RedstreamModule.forRoot()` (or what `forRootAsync()`'s factory returns). */
+export interface RedstreamModuleOptions {
+  /**
+   * How to reach Redis: a URL (`redis://user:pass@host:6379/0`, `rediss://` for TLS), ioredis
+   * options, or an ioredis client of your own, which the module uses but never closes.
+   * Default `redis://127.0.0.1:6379`.
+   */
+  redis?: RedisConnection;
+  /**
+   * Prefix of every key (`<namespace>:redstream:...`), for several applications on one Redis.
+   * Must match the gem's `Redstream.namespace` when sharing streams with a Ruby application.
+   */
+  namespace?: string;
+  /** Where to log; `false` logs nothing. Default: Nest's `Logger` with context `Redstream`. */
+  logger?: RedstreamLogger | false;
+  /** Worker settings of every consumer and delayer unless the decorator or `handlers` set them. */
+  consumerDefaults?: RedstreamConsumerDefaults;
+  /** Options of the injectable `Producer`. */
+  producer?: ProducerOptions;
+  /**
+   * Trimming of the streams this application consumes (one trimmer per stream, HA-locked
+   * across instances); `false` runs none, e.g. when another service trims. Default: every 30 s.
+   */
+  trimmer?: false | RedstreamTrimmerModuleOptions;
+  /**
+   * Per-handler overrides from configuration, keyed `'<stream>:<name>'` (consumers) or
+   * `'<stream>:delayer'` (delayers); they win over the decorators. `{ enabled: false }` turns a
+   * handler off.
+   */
+  handlers?: Record<string, RedstreamHandlerOverrides>;
+  /**
+   * `false`: start no consumer, delayer or trimmer in this process; the `Producer` still works
+   * (e.g. for API pods while workers run elsewhere). Handlers are still validated. Default `true`.
+   */
+  backgroundServices?: boolean;
+  /**
+   * `false`: do not start the background services on application bootstrap; start and stop
+   * them yourself through `RedstreamRegistry`. Default `true`.
+   */
+  autoStart?: boolean;
+  /**
+   * How long application shutdown waits for handlers in flight to finish and commit, in ms.
+   * A batch still running then stays uncommitted and is delivered again. Default 10000.
+   */
+  drainTimeoutMs?: number;
+}

@@ -1,0 +1,160 @@
+import { Logger } from '@nestjs/common';
+import { Cron } from 'croner';
+import {
+  durationToMs,
+  ProducerOptions,
+  RedisConnection,
+  RedstreamConfigError,
+  RedstreamLogger,
+  silentLogger,
+  validateConsumerName,
+  validateStreamName,
+} from '../engine';
+import type {
+  RedstreamConsumerDefaults,
+  RedstreamHandlerOverrides,
+  RedstreamModuleOptions,
+} from './interfaces/redstream-module-options.interface';
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_LOGGER_CONTEXT,
+  DEFAULT_REDIS_URL,
+  DEFAULT_TRIM_SCHEDULE_MS,
+} from './redstream.constants';
+import { INVALID_MODULE_OPTION } from './redstream.messages';
+
+/** When trimmers run: every `intervalMs`, or on a cron pattern. */
+export type TrimSchedule = { readonly intervalMs: number } | { readonly cron: string };
+
+/** The module options with defaults filled in and every value checked. */
+export interface ResolvedRedstreamModuleOptions {
+  readonly redis: RedisConnection;
+  readonly namespace?: string;
+  readonly logger: RedstreamLogger;
+  readonly consumerDefaults: RedstreamConsumerDefaults;
+  readonly producer: ProducerOptions;
+  readonly trimmer: false | { readonly schedule: TrimSchedule; readonly consumerNames: Record<string, string[]> };
+  readonly handlers: Record<string, RedstreamHandlerOverrides>;
+  readonly backgroundServices: boolean;
+  readonly autoStart: boolean;
+  readonly drainTimeoutMs: number;
+}
+
+/**
+ * Fills in defaults and validates the module options. It runs before anything connects to
+ * Redis, so a configuration error fails bootstrap without leaving a connection open.
+ */
+export function resolveModuleOptions(options: RedstreamModuleOptions = {}): ResolvedRedstreamModuleOptions {
+  return {
+    redis: options.redis ?? DEFAULT_REDIS_URL,
+    namespace: options.namespace,
+    logger: resolveLogger(options.logger),
+    consumerDefaults: objectOption(options.consumerDefaults, 'consumerDefaults'),
+    producer: objectOption(options.producer, 'producer'),
+    trimmer: resolveTrimmer(options.trimmer),
+    handlers: resolveHandlers(options.handlers),
+    backgroundServices: booleanOption(options.backgroundServices, 'backgroundServices', true),
+    autoStart: booleanOption(options.autoStart, 'autoStart', true),
+    drainTimeoutMs: resolveDrainTimeout(options.drainTimeoutMs),
+  };
+}
+
+function fail(option: string, reason: string): never {
+  throw new RedstreamConfigError(INVALID_MODULE_OPTION(option, reason));
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function objectOption<T extends object>(value: T | undefined, option: string): T {
+  if (value === undefined) return {} as T;
+  if (!isPlainObject(value)) fail(option, `expected an object, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function booleanOption(value: unknown, option: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(option, `expected true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function resolveLogger(logger: RedstreamModuleOptions['logger']): RedstreamLogger {
+  if (logger === false) return silentLogger;
+  if (logger === undefined) return new Logger(DEFAULT_LOGGER_CONTEXT);
+  if (typeof logger.log !== 'function' || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
+    fail('logger', 'expected an object with log, warn and error methods, or false');
+  }
+  return logger;
+}
+
+function resolveDrainTimeout(value: unknown): number {
+  if (value === undefined) return DEFAULT_DRAIN_TIMEOUT_MS;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    fail('drainTimeoutMs', `expected a non-negative number of ms, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function resolveTrimmer(trimmer: RedstreamModuleOptions['trimmer']): ResolvedRedstreamModuleOptions['trimmer'] {
+  if (trimmer === false) return false;
+  const options = objectOption(trimmer, 'trimmer');
+  const consumerNames: Record<string, string[]> = {};
+  for (const [stream, names] of Object.entries(objectOption(options.consumerNames, 'trimmer.consumerNames'))) {
+    const option = `trimmer.consumerNames["${stream}"]`;
+    if (!Array.isArray(names)) fail(option, `expected an array of consumer names, got ${JSON.stringify(names)}`);
+    consumerNames[withReason(option, () => validateStreamName(stream))] = names.map((name) =>
+      withReason(option, () => validateConsumerName(name)),
+    );
+  }
+  return { schedule: resolveTrimSchedule(options.schedule), consumerNames };
+}
+
+function resolveTrimSchedule(schedule: unknown): TrimSchedule {
+  if (schedule === undefined) return { intervalMs: DEFAULT_TRIM_SCHEDULE_MS };
+  if (typeof schedule === 'number') {
+    const intervalMs = withReason('trimmer.schedule', () => durationToMs(schedule, 'an interval'));
+    if (intervalMs === 0) fail('trimmer.schedule', 'an interval must be above 0 ms');
+    return { intervalMs };
+  }
+  if (typeof schedule !== 'string') {
+    fail('trimmer.schedule', `expected an interval in ms or a cron expression, got ${JSON.stringify(schedule)}`);
+  }
+  // A duration such as '30s' has no space; a cron expression has at least four.
+  if (!/\s/.test(schedule.trim())) {
+    return resolveTrimSchedule(withReason('trimmer.schedule', () => durationToMs(schedule, 'an interval')));
+  }
+  try {
+    // Parsing a paused job validates the pattern without scheduling anything.
+    new Cron(schedule, { paused: true }).stop();
+  } catch (error) {
+    fail('trimmer.schedule', `"${schedule}" is not a valid cron expression (${(error as Error).message})`);
+  }
+  return { cron: schedule };
+}
+
+function resolveHandlers(handlers: RedstreamModuleOptions['handlers']): Record<string, RedstreamHandlerOverrides> {
+  const resolved = objectOption(handlers, 'handlers');
+  for (const [key, overrides] of Object.entries(resolved)) {
+    const option = `handlers["${key}"]`;
+    const [stream, name, ...rest] = key.split(':');
+    if (name === undefined || rest.length > 0) {
+      fail(option, `keys are '<stream>:<consumer name>' or '<stream>:delayer'`);
+    }
+    withReason(option, () => validateStreamName(stream));
+    withReason(option, () => validateConsumerName(name));
+    if (!isPlainObject(overrides)) fail(option, `expected an object, got ${JSON.stringify(overrides)}`);
+    booleanOption(overrides.enabled, `${option}.enabled`, true);
+  }
+  return resolved;
+}
+
+/** Runs an engine validator and re-throws its error naming the option. */
+function withReason<T>(option: string, validate: () => T): T {
+  try {
+    return validate();
+  } catch (error) {
+    if (error instanceof RedstreamConfigError) fail(option, error.message);
+    throw error;
+  }
+}

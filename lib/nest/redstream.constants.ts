@@ -1,0 +1,12 @@
+/** `host.getType()` of a Redstream handler's execution context, for guards, interceptors and filters. */
+export const REDSTREAM_CONTEXT_TYPE = 'redstream';
+
+export const REDSTREAM_MODULE_OPTIONS = 'REDSTREAM_MODULE_OPTIONS';
+export const REDSTREAM_RESOLVED_OPTIONS = 'REDSTREAM_RESOLVED_OPTIONS';
+export const REDSTREAM_CONSUMER_METADATA = 'REDSTREAM_CONSUMER_METADATA';
+export const REDSTREAM_DELAYER_METADATA = 'REDSTREAM_DELAYER_METADATA';
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_LOGGER_CONTEXT = 'Redstream';
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+export const DEFAULT_TRIM_SCHEDULE_MS = 30_000;

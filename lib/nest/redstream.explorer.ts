@@ -1,0 +1,69 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { RedstreamConfigError } from '../engine';
+import { REQUEST_SCOPED_HANDLER } from './redstream.messages';
+import { RedstreamMetadataAccessor } from './redstream-metadata.accessor';
+import { RedstreamOrchestrator } from './redstream.orchestrator';
+
+type InstanceWrapper = ReturnType<DiscoveryService['getProviders']>[number];
+
+/**
+ * Finds the methods decorated with `@RedstreamConsumer()` / `@RedstreamDelayer()` on every
+ * provider and controller (`useClass`, `useValue` and `useFactory` alike, inherited methods
+ * included) and records them with the orchestrator, which validates and later starts them.
+ */
+@Injectable()
+export class RedstreamExplorer implements OnModuleInit {
+  constructor(
+    private readonly discoveryService: DiscoveryService,
+    private readonly metadataScanner: MetadataScanner,
+    private readonly metadataAccessor: RedstreamMetadataAccessor,
+    private readonly orchestrator: RedstreamOrchestrator,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    try {
+      this.explore();
+    } catch (error) {
+      // A failed bootstrap runs no shutdown hook: close the connections opened so far, or
+      // they would keep the process alive.
+      await this.orchestrator.dispose();
+      throw error;
+    }
+  }
+
+  explore(): void {
+    const visited = new Map<object, Set<string>>();
+    const wrappers = [...this.discoveryService.getControllers(), ...this.discoveryService.getProviders()];
+    for (const wrapper of wrappers) {
+      const instance: unknown = wrapper.instance;
+      // An alias (`useExisting`) or a provider of the same object in another module is the same handler.
+      if (wrapper.isAlias || typeof instance !== 'object' || instance === null || !Object.getPrototypeOf(instance)) {
+        continue;
+      }
+      const methods = visited.get(instance) ?? new Set<string>();
+      visited.set(instance, methods);
+      for (const methodName of this.metadataScanner.getAllMethodNames(Object.getPrototypeOf(instance))) {
+        if (methods.has(methodName)) continue;
+        methods.add(methodName);
+        this.lookupHandlers(wrapper, instance, methodName);
+      }
+    }
+  }
+
+  private lookupHandlers(wrapper: InstanceWrapper, instance: object, methodName: string): void {
+    const method = (instance as Record<string, unknown>)[methodName];
+    const consumer = this.metadataAccessor.getConsumerOptions(method);
+    const delayer = this.metadataAccessor.getDelayerOptions(method);
+    if (!consumer && !delayer) return;
+
+    const where = `${instance.constructor?.name ?? String(wrapper.name)}.${methodName}`;
+    if (!wrapper.isDependencyTreeStatic()) {
+      throw new RedstreamConfigError(
+        REQUEST_SCOPED_HANDLER(consumer ? '@RedstreamConsumer' : '@RedstreamDelayer', where),
+      );
+    }
+    if (consumer) this.orchestrator.addConsumer({ instance, methodName, where, options: consumer });
+    if (delayer) this.orchestrator.addDelayer({ instance, methodName, where, options: delayer });
+  }
+}

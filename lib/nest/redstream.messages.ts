@@ -1,0 +1,39 @@
+export type HandlerDecoratorName = '@RedstreamConsumer' | '@RedstreamDelayer';
+
+export const MISSING_OPTION = (decorator: HandlerDecoratorName, where: string, option: string): string =>
+  `${decorator}() on ${where} has no "${option}": pass it in the decorator's options.`;
+
+export const INVALID_HANDLER_OPTIONS = (decorator: HandlerDecoratorName, where: string, reason: string): string =>
+  `${decorator}() on ${where} is invalid: ${reason}`;
+
+export const DUPLICATE_CONSUMER = (stream: string, name: string, first: string, second: string): string =>
+  `Two handlers consume stream "${stream}" as "${name}": ${first} and ${second}. ` +
+  `Only one handler per (stream, name) may run in an application; give one of them another name.`;
+
+export const DUPLICATE_DELAYER = (stream: string, first: string, second: string): string =>
+  `Two delayers serve stream "${stream}": ${first} and ${second}. A stream has one delayer per application.`;
+
+export const RESERVED_CONSUMER_NAME = (where: string, name: string): string =>
+  `@RedstreamConsumer() on ${where} uses the name "${name}", which the handlers option and RedstreamRegistry ` +
+  `reserve for a stream's delayer; choose another consumer name.`;
+
+export const REQUEST_SCOPED_HANDLER = (decorator: HandlerDecoratorName, where: string): string =>
+  `${decorator}() on ${where} cannot be used: the provider is request-scoped (or depends on a request-scoped ` +
+  `provider), but stream handlers run outside any request. Make the provider a singleton.`;
+
+export const INVALID_MODULE_OPTION = (option: string, reason: string): string =>
+  `RedstreamModule: option "${option}" is invalid: ${reason}`;
+
+export const UNMATCHED_HANDLER_OVERRIDE = (key: string, known: string[]): string =>
+  `RedstreamModule: handlers["${key}"] matches no @RedstreamConsumer()/@RedstreamDelayer() in this application` +
+  (known.length > 0 ? ` (known: ${known.join(', ')})` : '');
+
+export const BACKGROUND_SERVICES_DISABLED = (handlers: number): string =>
+  `backgroundServices is false: ${handlers} stream handler(s) found but not started; this process only produces`;
+
+export const DRAIN_TIMED_OUT = (timeoutMs: number, busy: string[]): string =>
+  `Shutdown: handlers still running after drainTimeoutMs (${timeoutMs} ms): ${busy.join(', ')}. ` +
+  `Their batches stay uncommitted and are delivered again after the lock expires.`;
+
+export const UNKNOWN_WORKER = (stream: string, name: string): string =>
+  `RedstreamRegistry: no consumer "${name}" (or delayer) on stream "${stream}" in this application`;
