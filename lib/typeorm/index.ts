@@ -17,3 +17,4 @@ export * from './redstream-shards';
 export * from './redstream-typeorm.errors';
 export * from './redstream-typeorm.module';
 export * from './redstream.subscriber';
+export * from './redstream-shard.providers';

@@ -1,0 +1,97 @@
+import { Global, Injectable, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
+import { RedstreamMessage } from '../../lib/engine';
+import { RedstreamConsumer, RedstreamHandlerContext, RedstreamModule, RedstreamRegistry } from '../../lib/nest';
+import {
+  redstreamShardConsumers,
+  redstreamShardDelayers,
+  redstreamStreamName,
+  RedstreamTypeOrmModule,
+} from '../../lib/typeorm';
+import { testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
+import { openTestDatabase, TestDatabase } from './support/typeorm-test-data-source';
+import { ITEM_SHARDS, Item, Product } from './support/typeorm-test-entities';
+
+type ItemMessage = RedstreamMessage<{ id: number; version: number }>;
+
+@Injectable()
+class ItemIndexer {
+  readonly seen: { stream: string; id: number }[] = [];
+
+  // Not decorated: redstreamShardConsumers() runs one consumer per shard that calls it.
+  index(messages: ItemMessage[], context: RedstreamHandlerContext): void {
+    for (const message of messages) this.seen.push({ stream: context.stream, id: message.payload.id });
+  }
+}
+
+@Injectable()
+class ProductIndexer {
+  readonly ids: number[] = [];
+
+  @RedstreamConsumer({ stream: redstreamStreamName(Product), name: 'indexer' })
+  index(messages: RedstreamMessage<{ id: number }>[]): void {
+    this.ids.push(...messages.map((message) => message.payload.id));
+  }
+}
+
+/** The whole Nest setup a user writes: RedstreamModule, RedstreamTypeOrmModule, entity consumers, shards. */
+describe('TypeORM entities in a Nest application', () => {
+  let database: TestDatabase;
+
+  beforeEach(async () => {
+    database = await openTestDatabase('sqljs');
+  });
+  afterEach(() => database.close());
+
+  it('sends entity changes to decorated consumers and to one consumer and delayer per shard', async () => {
+    // In an application: TypeOrmModule.forRoot(), which provides the DataSource under this token.
+    @Global()
+    @Module({ providers: [{ provide: DataSource, useValue: database.dataSource }], exports: [DataSource] })
+    class DatabaseModule {}
+
+    const app = await Test.createTestingModule({
+      imports: [
+        DatabaseModule,
+        RedstreamModule.forRoot({
+          redis: testRedisUrl(),
+          namespace: uniqueNamespace('typeorm-nest'),
+          logger: false,
+          consumerDefaults: { blockMs: 200, lockTtlMs: 1_000, lockRefreshMs: 300, standbyPollMs: 100 },
+        }),
+        RedstreamTypeOrmModule.forRoot(),
+      ],
+      providers: [
+        ItemIndexer,
+        ProductIndexer,
+        ...redstreamShardConsumers(ITEM_SHARDS, { name: 'indexer', handler: ItemIndexer, method: 'index' }),
+        ...redstreamShardDelayers(ITEM_SHARDS, { delay: 200 }),
+      ],
+    }).compile();
+    app.enableShutdownHooks();
+    await app.init();
+    try {
+      const registry = app.get(RedstreamRegistry);
+      expect(
+        registry
+          .consumers()
+          .map((consumer) => consumer.stream)
+          .sort(),
+      ).toEqual(['items-0', 'items-1', 'items-2', 'items-3', 'products'].sort());
+      expect(registry.delayers().map((delayer) => delayer.stream)).toEqual([...ITEM_SHARDS.streams]);
+
+      const product = await database.dataSource.getRepository(Product).save({ name: 'nest' });
+      const ids = [1, 2, 3, 4, 5, 6, 7, 8];
+      await database.dataSource.getRepository(Item).save(ids.map((id) => ({ id, version: 1 })));
+
+      const products = app.get(ProductIndexer);
+      const items = app.get(ItemIndexer);
+      await waitFor(() => products.ids.includes(product.id));
+      // Each item arrives twice: its immediate message, then its delay message re-queued by its shard's delayer.
+      await waitFor(() => items.seen.length === ids.length * 2);
+      for (const { stream, id } of items.seen) expect(stream).toBe(ITEM_SHARDS.streamOf(id));
+    } finally {
+      await app.close();
+    }
+  });
+});
