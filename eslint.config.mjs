@@ -3,7 +3,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.nest12/**', 'sample/data/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.nest12/**', 'sample/data/**', 'sample/dist/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,39 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { RedstreamModule } from '../../lib';
+import { ProductsModule } from './products/products.module';
+import { PRODUCTS_STREAM } from './products/products.constants';
+import { SAMPLE_CONFIG, SampleConfig } from './sample-config';
+import { SampleConfigModule } from './sample-config.module';
+import { SearchModule } from './search/search.module';
+import { StatusController } from './status/status.controller';
+
+/** The sample app: products in a primary database, kept searchable in a second one through Redis streams. */
+@Module({})
+export class AppModule {
+  static register(config: SampleConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        SampleConfigModule.register(config),
+        // forRootAsync, as an app that reads its settings from a ConfigService would do it.
+        RedstreamModule.forRootAsync({
+          inject: [SAMPLE_CONFIG],
+          useFactory: (sample: SampleConfig) => ({
+            redis: sample.redisUrl,
+            namespace: sample.namespace,
+            ...(sample.quiet ? { logger: false as const } : {}),
+            consumerDefaults: {
+              lockTtlMs: sample.lockTtlMs,
+              lockRefreshMs: Math.floor(sample.lockTtlMs * 0.6),
+            },
+            trimmer: { schedule: sample.trimIntervalMs },
+            handlers: { [`${PRODUCTS_STREAM}:delayer`]: { delay: sample.delayMs } },
+          }),
+        }),
+        ProductsModule,
+        SearchModule,
+      ],
+      controllers: [StatusController],
+    };
+  }
+}

@@ -1,0 +1,190 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { AppModule } from '../../sample/src/app.module';
+import type { Product } from '../../sample/src/products/product.entity';
+import { SampleConfig, sampleConfigFromEnv } from '../../sample/src/sample-config';
+import type { SearchHit } from '../../sample/src/search/search-index.service';
+import type { SampleStatus } from '../../sample/src/status/status.controller';
+import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
+
+// The sample app end to end: HTTP -> primary database + Producer -> Redis -> indexer -> search
+// index, against the suite's real Redis, each app in a namespace of its own.
+
+function sampleConfig(overrides: Partial<SampleConfig> = {}): SampleConfig {
+  return {
+    redisUrl: testRedisUrl(),
+    namespace: uniqueNamespace('sample'),
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: undefined,
+    delayMs: 60_000,
+    demoFailure: false,
+    trimIntervalMs: 300,
+    lockTtlMs: 1_000,
+    quiet: true,
+    ...overrides,
+  };
+}
+
+const apps: INestApplication[] = [];
+
+async function startApp(config: SampleConfig): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  apps.push(app);
+  return app;
+}
+
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+async function search(app: INestApplication, query: string): Promise<SearchHit[]> {
+  const response = await request(app.getHttpServer()).get(`/search?${query}`).expect(200);
+  return response.body as SearchHit[];
+}
+
+async function create(
+  app: INestApplication,
+  product: Record<string, unknown>,
+  query = '',
+): Promise<Product & { healsAfterDelay: boolean }> {
+  const response = await request(app.getHttpServer()).post(`/products${query}`).send(product).expect(201);
+  return response.body as Product & { healsAfterDelay: boolean };
+}
+
+describe('sample app', () => {
+  it('keeps the search index in sync through create, bulk update, update and delete', async () => {
+    // A delay of a minute: whatever reaches the index during this test came by the immediate path.
+    const config = sampleConfig();
+    const app = await startApp(config);
+    const http = request(app.getHttpServer());
+
+    const chair = await create(app, { name: 'Oak chair', description: 'Solid oak, seats one', price: 120 });
+    const table = await create(app, { name: 'Oak table', description: 'Seats six', price: 900 });
+    expect(chair).toMatchObject({ id: expect.any(Number), name: 'Oak chair', featured: false, healsAfterDelay: false });
+
+    const oak = await waitFor(async () => {
+      const hits = await search(app, 'q=oak');
+      return hits.length === 2 ? hits : undefined;
+    });
+    expect(oak.map((hit) => hit.name)).toEqual(['Oak chair', 'Oak table']);
+    expect(await search(app, 'q=chai')).toEqual([expect.objectContaining({ id: chair.id })]);
+
+    const bulk = await http
+      .post('/products/bulk-update')
+      .send({ ids: [chair.id, table.id, 9999], set: { featured: true } })
+      .expect(200);
+    expect(bulk.body).toEqual({ updated: [chair.id, table.id], healsAfterDelay: false });
+    await waitFor(async () => (await search(app, 'featured=true')).length === 2);
+
+    await http.patch(`/products/${table.id}`).send({ price: 850, description: 'Seats eight' }).expect(200);
+    await waitFor(async () => (await search(app, 'q=eight'))[0]?.price === 850);
+
+    await http.delete(`/products/${chair.id}`).expect(200);
+    await waitFor(async () => (await search(app, 'q=chair')).length === 0);
+    await http.get(`/products/${chair.id}`).expect(404);
+    expect(await search(app, 'q=oak')).toEqual([
+      expect.objectContaining({ id: table.id, price: 850, featured: true, description: 'Seats eight' }),
+    ]);
+
+    // The trimmer deletes what the indexer committed; the delay messages wait for their minute.
+    const redis = connectTestRedis();
+    try {
+      const base = `${config.namespace}:redstream:stream:products`;
+      await waitFor(async () => (await redis.xlen(base)) === 0, 10_000);
+      expect(await redis.xlen(`${base}.delay`)).toBe(6);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('rejects invalid input and treats search words as words, not query syntax', async () => {
+    const app = await startApp(sampleConfig());
+    const http = request(app.getHttpServer());
+    await http.post('/products').send({ price: 5 }).expect(400);
+    await http.post('/products').send({ name: 'Lamp', price: -1 }).expect(400);
+    await http.patch('/products/1').send({}).expect(400);
+    await http.patch('/products/424242').send({ price: 1 }).expect(404);
+    await http
+      .post('/products/bulk-update')
+      .send({ ids: [], set: { featured: true } })
+      .expect(400);
+    await create(app, { name: 'Brass lamp', description: 'Near the door or on the desk', price: 40 });
+    await waitFor(async () => (await search(app, 'q=lamp')).length === 1);
+    // Every word must match; operators and quotes are plain words or dropped, never syntax.
+    expect(await search(app, `q=${encodeURIComponent('"lamp* OR NEAR(')}`)).toHaveLength(1);
+    expect(await search(app, `q=${encodeURIComponent('brass NOT lamp')}`)).toEqual([]);
+  });
+
+  it('heals writes whose immediate message was lost once the delay has passed (DEMO_FAILURE)', async () => {
+    const delayMs = 1_500;
+    const app = await startApp(sampleConfig({ delayMs, demoFailure: true }));
+    const http = request(app.getHttpServer());
+
+    const started = Date.now();
+    const desk = await create(app, { name: 'Walnut desk', price: 480 });
+    expect(desk.healsAfterDelay).toBe(true);
+    // ?simulateCrash=false overrides DEMO_FAILURE for one request: this one is indexed at once.
+    const shelf = await create(app, { name: 'Walnut shelf', price: 150 }, '?simulateCrash=false');
+    expect(shelf.healsAfterDelay).toBe(false);
+    await waitFor(async () => (await search(app, 'q=shelf')).length === 1);
+    expect(await search(app, 'q=desk')).toEqual([]);
+
+    await waitFor(async () => (await search(app, 'q=desk')).length === 1, 10_000);
+    // Delivered by the Delayer: not before its delay message was `delayMs` old.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(delayMs - 100);
+
+    // A bulk update that "crashes" after its COMMIT: the primary has it, the index not yet.
+    const bulk = await http.post('/products/bulk-update').send({ ids: [desk.id], set: { featured: true } });
+    expect(bulk.body).toEqual({ updated: [desk.id], healsAfterDelay: true });
+    expect((await http.get(`/products/${desk.id}`).expect(200)).body.featured).toBe(true);
+    expect(await search(app, 'featured=true')).toEqual([]);
+    await waitFor(async () => (await search(app, 'featured=true')).length === 1, 10_000);
+
+    const status = (await http.get('/status').expect(200)).body as SampleStatus;
+    expect(status).toMatchObject({ productsInPrimary: 2, productsInSearchIndex: 2, demoFailure: true, delayMs });
+    expect(status.delayer.requeued).toBeGreaterThanOrEqual(3);
+    expect(status.stream.indexerOffset).toMatch(/^\d+-\d+$/);
+    expect(status.stream.delayLength).toBe(0);
+  });
+
+  it('keeps both databases in files across a restart', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'redstream-sample-'));
+    try {
+      const config = sampleConfig({ dataDir });
+      const first = await startApp(config);
+      const lamp = await create(first, { name: 'Paper lamp', price: 25 });
+      await waitFor(async () => (await search(first, 'q=paper')).length === 1);
+      await apps.pop()?.close();
+
+      const second = await startApp(config);
+      await request(second.getHttpServer()).get(`/products/${lamp.id}`).expect(200);
+      expect(await search(second, 'q=paper')).toEqual([expect.objectContaining({ id: lamp.id })]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sampleConfigFromEnv', () => {
+  it('reads the environment with the documented defaults', () => {
+    expect(sampleConfigFromEnv({})).toMatchObject({
+      redisUrl: 'redis://127.0.0.1:6379',
+      namespace: 'redstream-sample',
+      port: 3000,
+      delayMs: 10_000,
+      demoFailure: false,
+      trimIntervalMs: 30_000,
+    });
+    expect(
+      sampleConfigFromEnv({ SAMPLE_DATA_DIR: 'memory', SAMPLE_DELAY: '2s', DEMO_FAILURE: '1', PORT: '8080' }),
+    ).toMatchObject({ dataDir: undefined, delayMs: 2_000, demoFailure: true, port: 8080 });
+    expect(() => sampleConfigFromEnv({ PORT: 'eighty' })).toThrow(/PORT/);
+  });
+});
