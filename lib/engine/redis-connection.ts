@@ -11,9 +11,27 @@ export type RedisClient = Redis | Cluster;
  */
 export type RedisConnection = string | RedisOptions | RedisClient;
 
+/**
+ * How long an owned non-blocking connection may leave a sent command without any reply
+ * before its socket counts as dead and is replaced (ioredis `socketTimeout`; set your own in
+ * the ioredis options). A half-open TCP connection (a peer gone without FIN or RST, a NAT or
+ * load balancer that dropped the flow) otherwise hangs every command on it for ever. The
+ * unanswered commands are re-sent on the new connection: offset commits and the Delayer's
+ * step are idempotent, Producer writes are at least once.
+ */
+export const DEFAULT_SOCKET_TIMEOUT_MS = 10_000;
+
 // Owned connections fail a command after a few reconnect attempts instead of queueing it for
 // ever: every caller of ours retries with backoff and logs, so an outage is visible.
-const OWNED_DEFAULTS: RedisOptions = { maxRetriesPerRequest: 3, enableAutoPipelining: true };
+const OWNED_DEFAULTS: RedisOptions = {
+  maxRetriesPerRequest: 3,
+  enableAutoPipelining: true,
+  socketTimeout: DEFAULT_SOCKET_TIMEOUT_MS,
+};
+
+// A blocking read is silent for its whole BLOCK time by design: a socket timeout would cut
+// it. The BlockingReader's watchdog guards these connections instead.
+const BLOCKING_OVERRIDES: RedisOptions = { enableAutoPipelining: false, socketTimeout: undefined };
 
 export function isRedisClient(value: unknown): value is RedisClient {
   // Duck-typed rather than instanceof: the user's ioredis may be another copy or major.
@@ -59,7 +77,7 @@ export class RedisConnectionFactory {
 
   /** A new connection of its own for a blocking reader; closed by `release()` or `close()`. */
   createBlocking(purpose: string): RedisClient {
-    return this.create(purpose, { enableAutoPipelining: false });
+    return this.create(purpose, BLOCKING_OVERRIDES);
   }
 
   /** Closes one connection this factory created. */

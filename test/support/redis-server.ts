@@ -71,9 +71,14 @@ async function waitForPing(port: number, timeoutMs: number): Promise<void> {
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
-  const port = options.port ?? (await freePort());
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'redstream-redis-'));
-  const ownsDir = options.dir === undefined;
+  return launch({ ...options, dir }, options.dir === undefined);
+}
+
+/** Starts a server; `ownsDir`: remove `dir` when this server exits, unless it is restarted. */
+async function launch(options: RedisServerOptions & { dir: string }, ownsDir: boolean): Promise<RedisServerHandle> {
+  const port = options.port ?? (await freePort());
+  const dir = options.dir;
   const args = [
     '--port',
     String(port),
@@ -91,9 +96,20 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     'warning',
     ...(options.args ?? []),
   ];
-  const child = spawn(redisServerBinary(), args, { stdio: 'ignore' });
+  const child = spawn(redisServerBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keepTail = (chunk: Buffer): void => void (output = (output + chunk.toString()).slice(-4_000));
+  child.stdout?.on('data', keepTail);
+  child.stderr?.on('data', keepTail);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitForPing(port, 10_000);
+  let restarting = false;
+  if (ownsDir) child.once('exit', () => restarting || rmSync(dir, { recursive: true, force: true }));
+  await Promise.race([
+    waitForPing(port, 10_000),
+    exited.then(() => {
+      throw new Error(`redis-server on port ${port} exited at start: ${output.trim() || `code ${child.exitCode}`}`);
+    }),
+  ]);
 
   const terminate = async (signal: NodeJS.Signals): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -107,10 +123,11 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     stop: () => terminate('SIGTERM'),
     kill: () => terminate('SIGKILL'),
     restart: async () => {
+      // The data directory outlives this process and belongs to the next one.
+      restarting = true;
       await terminate('SIGTERM');
-      return startRedisServer({ ...options, port, dir });
+      return launch({ ...options, port, dir }, ownsDir);
     },
   };
-  if (ownsDir) child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return handle;
 }

@@ -4,6 +4,8 @@ export interface ProducerOptions {
    * After writing delay messages, wait until this many replicas acknowledged them (Redis
    * `WAIT`), with a timeout, as the gem's `wait:` does for replicated setups. The call
    * rejects with RedstreamReplicationError when fewer acknowledged in time. Default: off.
+   * WAIT holds the shared connection until it returns, so keep `timeoutMs` well below the
+   * workers' lock ttl and the connection's socket timeout (DEFAULT_SOCKET_TIMEOUT_MS).
    */
   wait?: { replicas: number; timeoutMs: number };
   /**
