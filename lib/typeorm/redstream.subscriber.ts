@@ -121,16 +121,14 @@ export class RedstreamSubscriber implements EntitySubscriberInterface<ObjectLite
   async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
     const runner = event.queryRunner;
     const frames = this.transactions.get(runner);
-    const committed = frames?.pop();
-    if (!frames || !committed) return;
+    const committed = frames?.pop() ?? [];
     if (runner.isTransactionActive) {
       // A savepoint was released: its messages belong to the enclosing transaction now.
-      if (frames.length === 0) frames.push([]);
-      frames[frames.length - 1].push(...committed);
+      this.currentFrame(runner).push(...committed);
       return;
     }
     this.transactions.delete(runner);
-    await this.queue(committed);
+    if (committed.length > 0) await this.queue(committed);
   }
 
   afterTransactionRollback(event: TransactionRollbackEvent): void {
@@ -165,13 +163,17 @@ export class RedstreamSubscriber implements EntitySubscriberInterface<ObjectLite
       if (this.onDelayError === 'fail') throw failure;
       this.logger.error(`${failure.message} (onDelayError: 'log', so the write goes on)`);
     }
-    if (runner.isTransactionActive) {
-      const frames = this.transactions.get(runner) ?? [[]];
-      this.transactions.set(runner, frames);
-      frames[frames.length - 1].push(message);
-    } else {
-      await this.queue([message]);
-    }
+    if (runner.isTransactionActive) this.currentFrame(runner).push(message);
+    else await this.queue([message]);
+  }
+
+  // The innermost open level of the runner's transaction. Created on demand for a
+  // transaction that began before this subscriber was attached.
+  private currentFrame(runner: QueryRunner): TransactionFrame {
+    const frames = this.transactions.get(runner) ?? [];
+    if (frames.length === 0) frames.push([]);
+    this.transactions.set(runner, frames);
+    return frames[frames.length - 1];
   }
 
   // The commit has happened: a failure here must not fail the caller, who would retry a

@@ -134,6 +134,23 @@ describe.each(databases)('RedstreamSubscriber on %s', (kind) => {
     expect(await redstream.client.keys(`${redstream.keys.base}:*`)).toHaveLength(4);
   });
 
+  it('picks up a transaction that began before it was attached, savepoints included', async () => {
+    subscriber.detach(database.dataSource);
+    let kept = 0;
+    await database.dataSource.transaction(async (outer) => {
+      await expect(
+        outer.transaction(async (inner) => {
+          attach();
+          await inner.save(Product, { name: 'in a savepoint that rolls back' });
+          throw new Rollback();
+        }),
+      ).rejects.toBeInstanceOf(Rollback);
+      kept = (await outer.save(Product, { name: 'after it' })).id;
+      expect(await streamPayloads(redstream, 'products')).toEqual([]);
+    });
+    expect(await streamPayloads(redstream, 'products')).toEqual([{ id: kept }]);
+  });
+
   it('writes both messages at once for a write outside any transaction', async () => {
     const product = await products().save({ name: 'autocommit' }, { transaction: false });
     expect(await streamPayloads(redstream, 'products')).toEqual([{ id: product.id }]);
