@@ -1,6 +1,7 @@
 import { Global, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { DataSource } from 'typeorm';
+import { getRepositoryToken, InjectRepository, TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource, In, Repository } from 'typeorm';
 import { RedstreamMessage } from '../../lib/engine';
 import { RedstreamConsumer, RedstreamHandlerContext, RedstreamModule, RedstreamRegistry } from '../../lib/nest';
 import {
@@ -11,7 +12,7 @@ import {
 } from '../../lib/typeorm';
 import { testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
 import { openTestDatabase, TestDatabase } from './support/typeorm-test-data-source';
-import { ITEM_SHARDS, Item, Product } from './support/typeorm-test-entities';
+import { ITEM_SHARDS, Item, Product, TEST_ENTITIES } from './support/typeorm-test-entities';
 
 type ItemMessage = RedstreamMessage<{ id: number; version: number }>;
 
@@ -32,6 +33,21 @@ class ProductIndexer {
   @RedstreamConsumer({ stream: redstreamStreamName(Product), name: 'indexer' })
   index(messages: RedstreamMessage<{ id: number }>[]): void {
     this.ids.push(...messages.map((message) => message.payload.id));
+  }
+}
+
+/** A consumer as the README shows it: ids in, current rows re-read through the injected repository. */
+@Injectable()
+class ProductNames {
+  readonly names = new Map<number, string | null>();
+
+  constructor(@InjectRepository(Product) private readonly products: Repository<Product>) {}
+
+  @RedstreamConsumer({ stream: redstreamStreamName(Product), name: 'names' })
+  async index(messages: RedstreamMessage<{ id: number }>[]): Promise<void> {
+    const ids = [...new Set(messages.map((message) => message.payload.id))];
+    const current = await this.products.findBy({ id: In(ids) });
+    for (const id of ids) this.names.set(id, current.find((product) => product.id === id)?.name ?? null);
   }
 }
 
@@ -90,6 +106,37 @@ describe('TypeORM entities in a Nest application', () => {
       // Each item arrives twice: its immediate message, then its delay message re-queued by its shard's delayer.
       await waitFor(() => items.seen.length === ids.length * 2);
       for (const { stream, id } of items.seen) expect(stream).toBe(ITEM_SHARDS.streamOf(id));
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('works with @nestjs/typeorm: TypeOrmModule provides the DataSource, repositories write and re-read', async () => {
+    const app = await Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({ type: 'sqljs', entities: TEST_ENTITIES, synchronize: true, logging: false }),
+        TypeOrmModule.forFeature([Product]),
+        RedstreamModule.forRoot({
+          redis: testRedisUrl(),
+          namespace: uniqueNamespace('typeorm-nest'),
+          logger: false,
+          consumerDefaults: { blockMs: 200, lockTtlMs: 1_000, lockRefreshMs: 300, standbyPollMs: 100 },
+        }),
+        RedstreamTypeOrmModule.forRoot(),
+      ],
+      providers: [ProductNames],
+    }).compile();
+    await app.init();
+    try {
+      const products = app.get<Repository<Product>>(getRepositoryToken(Product));
+      const names = app.get(ProductNames);
+      const kept = await products.save({ name: 'kept' });
+      const removed = await products.save({ name: 'removed' });
+      const removedId = removed.id;
+      kept.name = 'renamed';
+      await products.save(kept);
+      await products.remove(removed);
+      await waitFor(() => names.names.get(kept.id) === 'renamed' && names.names.get(removedId) === null);
     } finally {
       await app.close();
     }
