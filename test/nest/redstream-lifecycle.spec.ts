@@ -10,6 +10,7 @@ import {
   RedstreamRegistry,
 } from '../../lib';
 import { connectTestRedis, sleep, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
+import { startRedisServer } from '../support/redis-server';
 import { compileRedstreamApp, RecordingLogger } from './nest-test-helpers';
 
 type IdPayload = { id: number };
@@ -157,5 +158,48 @@ describe('RedstreamModule lifecycle', () => {
     await waitFor(() => app.get(Indexer).calls.length === 1);
     expect(app.get(Indexer).calls).toEqual([{ ids: [1], dependencyReady: true }]);
     await app.close();
+  });
+
+  it('starts while Redis is down, logs, and catches up once Redis is back', async () => {
+    const server = await startRedisServer();
+    await server.stop();
+
+    @Injectable()
+    class Indexer {
+      readonly indexed: number[] = [];
+      @RedstreamConsumer({ stream: 'products', name: 'indexer' })
+      index(messages: RedstreamMessage<IdPayload>[]): void {
+        this.indexed.push(...messages.map((message) => message.payload.id));
+      }
+    }
+
+    const logger = new RecordingLogger();
+    const app = await compileRedstreamApp({
+      providers: [Indexer],
+      options: { namespace, logger, redis: server.url, producer: { commandTimeoutMs: 500 } },
+    });
+    const startedAt = Date.now();
+    await app.init();
+    expect(Date.now() - startedAt).toBeLessThan(1_000);
+    await expect(app.get(Producer).queue('products', { id: 1 })).rejects.toThrow();
+    await waitFor(() => logger.messages('error').length > 0, 5_000);
+
+    const restarted = await server.restart();
+    try {
+      await waitFor(
+        () =>
+          app
+            .get(Producer)
+            .queue('products', { id: 2 })
+            .then(() => true)
+            .catch(() => false),
+        15_000,
+        200,
+      );
+      await waitFor(() => app.get(Indexer).indexed.includes(2), 15_000);
+      await app.close();
+    } finally {
+      await restarted.stop();
+    }
   });
 });
