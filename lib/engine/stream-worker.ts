@@ -50,6 +50,8 @@ export abstract class StreamWorker extends EventEmitter<StreamWorkerEvents> {
   private running?: Promise<void>;
   private stopped?: Promise<void>;
   private active = false;
+  /** The next batch, read while the previous commit was on its way (see `commit`). */
+  private prefetched?: { offset: string; read: Promise<RawStreamEntry[] | null>; settled: boolean };
 
   protected constructor(
     protected readonly context: RedstreamContext,
@@ -146,6 +148,7 @@ export abstract class StreamWorker extends EventEmitter<StreamWorkerEvents> {
   /** Commits `offset` fenced by the lock: a stale owner gets RedstreamLockLostError instead. */
   protected async commit(offset: string, count: number): Promise<void> {
     const sentAt = performance.now();
+    this.prefetchAfter(offset);
     const committed = await scripts.commitOffset.run(
       this.client,
       [this.lock.key, this.offsetKey],
@@ -177,16 +180,12 @@ export abstract class StreamWorker extends EventEmitter<StreamWorkerEvents> {
           continue;
         }
         if (this.stopping) break;
-        const entries = await this.reader.read(
-          this.streamKey,
-          this.offset,
-          this.options.batchSize,
-          this.options.blockMs,
-        );
+        const entries = await this.nextBatch();
         if (this.stopping) break;
         if (entries && entries.length > 0) await this.processBatch(entries);
         this.backoff.reset();
       } catch (error) {
+        this.discardPrefetch();
         if (this.stopping || error instanceof StopRequested) break;
         if (error instanceof RedstreamLockLostError) {
           this.toStandby(error.message);
@@ -204,6 +203,7 @@ export abstract class StreamWorker extends EventEmitter<StreamWorkerEvents> {
   }
 
   private async activate(): Promise<boolean> {
+    this.discardPrefetch();
     if (this.active) this.toStandby('the lock was lost');
     if (await this.lock.tryAcquire()) {
       try {
@@ -232,6 +232,43 @@ export abstract class StreamWorker extends EventEmitter<StreamWorkerEvents> {
       this.lock.waitForRelease(client, this.options.standbyPollMs),
     );
     return false;
+  }
+
+  /**
+   * Starts reading the batch after `offset` while its commit travels, which saves a round
+   * trip per batch (measured in bench/). It is used only if the commit succeeds; the loop
+   * reads nothing from it otherwise.
+   */
+  private prefetchAfter(offset: string): void {
+    if (this.stopping) return;
+    this.discardPrefetch();
+    const prefetched = {
+      offset,
+      read: this.reader.read(this.streamKey, offset, this.options.batchSize, this.options.blockMs),
+      settled: false,
+    };
+    prefetched.read.then(
+      () => (prefetched.settled = true),
+      () => (prefetched.settled = true),
+    );
+    this.prefetched = prefetched;
+  }
+
+  private nextBatch(): Promise<RawStreamEntry[] | null> {
+    const prefetched = this.prefetched;
+    if (prefetched?.offset === this.offset) {
+      this.prefetched = undefined;
+      return prefetched.read;
+    }
+    this.discardPrefetch();
+    return this.reader.read(this.streamKey, this.offset, this.options.batchSize, this.options.blockMs);
+  }
+
+  /** Drops an unused read ahead; one still blocking would hold up the reader's connection. */
+  private discardPrefetch(): void {
+    const prefetched = this.prefetched;
+    this.prefetched = undefined;
+    if (prefetched && !prefetched.settled) this.reader.interrupt();
   }
 
   private toStandby(reason: string): void {
