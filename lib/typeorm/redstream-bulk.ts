@@ -1,5 +1,6 @@
 import {
   And,
+  Equal,
   FindOperator,
   FindOptionsOrder,
   FindOptionsSelect,
@@ -150,5 +151,5 @@ function after(clause: ObjectLiteral, key: string, last: unknown): ObjectLiteral
 }
 
 function asOperator(value: unknown): FindOperator<unknown> {
-  return value instanceof FindOperator ? value : new FindOperator('equal', value);
+  return value instanceof FindOperator ? value : Equal(value);
 }

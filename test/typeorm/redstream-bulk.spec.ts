@@ -63,8 +63,10 @@ describe.each(databases)('redstreamBulk on %s', (kind) => {
   it('keeps a criterion on the primary key while paging', async () => {
     const all = await products().find({ order: { id: 'ASC' } });
     const chosen = all.slice(3, 13).map((product) => product.id);
-    await redstreamBulk(producer, products(), { id: In(chosen) }, () => undefined, { batchSize: 4 });
-    expect(await streamPayloads(redstream, 'products')).toEqual(chosen.map((id) => ({ id })));
+    await redstreamBulk(producer, products(), [{ id: In(chosen) }, { id: all[20].id }], () => undefined, {
+      batchSize: 4,
+    });
+    expect(await streamPayloads(redstream, 'products')).toEqual([...chosen, all[20].id].map((id) => ({ id })));
   });
 
   it('stops at a failing write: that batch keeps only its delay messages, later batches are not touched', async () => {
