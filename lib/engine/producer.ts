@@ -110,7 +110,7 @@ export class Producer {
     private readonly context: RedstreamContext,
     options: ProducerOptions = {},
   ) {
-    this.client = context.connections.client();
+    this.client = context.connections.producerClient();
     this.sliceSize = positive(options.sliceSize ?? 250, 'Producer: sliceSize');
     this.commandTimeoutMs = positive(options.commandTimeoutMs ?? 5_000, 'Producer: commandTimeoutMs');
     this.deleteDelayMessagesOnQueue = options.deleteDelayMessagesOnQueue ?? false;
@@ -336,12 +336,15 @@ export class Producer {
 const NO_COMMANDS: readonly Command[] = [];
 
 function encode(payload: RedstreamPayload): string {
-  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+  const json = payload !== null && typeof payload === 'object' ? JSON.stringify(payload) : undefined;
+  // 123 is '{': a Date, an array or a toJSON() returning a non-object would make every
+  // consumer skip the entry as bad.
+  if (json === undefined || json.charCodeAt(0) !== 123) {
     throw new RedstreamConfigError(
-      `A message payload must be a JSON object such as { id: 1 }, got ${JSON.stringify(payload)}`,
+      `A message payload must be a JSON object such as { id: 1 }, got ${json ?? JSON.stringify(payload)}`,
     );
   }
-  return JSON.stringify(payload);
+  return json;
 }
 
 /** Validates every payload before anything is written: a bad one fails the whole call. */

@@ -53,11 +53,13 @@ export function describeConnection(connection: RedisConnection): string {
 
 /**
  * Creates and owns the engine's Redis connections: one shared connection for ordinary
- * commands, and one more for every blocking reader (a blocking XREAD or BRPOP holds its
- * connection for the whole BLOCK time). `close()` closes only what it created.
+ * commands, one for the Producers, and one more for every blocking reader (a blocking XREAD
+ * or BRPOP holds its connection for the whole BLOCK time). `close()` closes only what it
+ * created.
  */
 export class RedisConnectionFactory {
   private shared?: RedisClient;
+  private producerConnection?: RedisClient;
   private readonly owned = new Set<RedisClient>();
   private closing?: Promise<void>;
   private readonly lastErrorLog = new WeakMap<RedisClient, number>();
@@ -73,6 +75,19 @@ export class RedisConnectionFactory {
       this.shared = isRedisClient(this.connection) ? this.connection : this.create('shared');
     }
     return this.shared;
+  }
+
+  /**
+   * The connection Producers write on. Owned, it keeps commands queued while Redis is
+   * unreachable instead of failing them after a few reconnect attempts, so a short outage
+   * delays writes rather than failing them; every Producer call is bounded by its own
+   * `commandTimeoutMs` (RedstreamTimeoutError). Apart from the shared connection, a WAIT
+   * cannot delay the workers' lock refreshes. A supplied client is used as it is.
+   */
+  producerClient(): RedisClient {
+    if (isRedisClient(this.connection)) return this.connection;
+    this.producerConnection ??= this.create('producer', { maxRetriesPerRequest: null });
+    return this.producerConnection;
   }
 
   /** A new connection of its own for a blocking reader; closed by `release()` or `close()`. */
