@@ -76,11 +76,9 @@ describe('Producer', () => {
     await expectPayloadRejected(payload);
   });
 
-  // KNOWN BUG in producer.ts (owned by the producer's engineer, reported): an object whose
-  // JSON is not an object is written, and every consumer then skips it as a bad entry.
-  // Turn `it.failing` into `it` once encode() checks the JSON it produced.
-  it.failing('rejects an object whose JSON is not an object (a Date) and writes nothing', async () => {
+  it('rejects an object whose JSON is not an object (a Date), which every consumer would skip', async () => {
     await expectPayloadRejected(new Date(0));
+    await expectPayloadRejected({ toJSON: () => [1, 2] });
   });
 
   async function expectPayloadRejected(payload: unknown): Promise<void> {
@@ -117,7 +115,7 @@ describe('Producer', () => {
     beforeEach(async () => {
       proxy = await startCommandProxy(Number(new URL(testRedisUrl()).port));
       proxied = new Redstream({ redis: proxy.url, namespace, logger: silentLogger });
-      await proxied.client.ping(); // connection set-up is not what is counted
+      await proxied.producer().queue('warm-up', { id: 0 }); // connection set-up is not what is counted
       proxy.resetCounters();
     });
     afterEach(async () => {
@@ -198,12 +196,29 @@ describe('Producer', () => {
   });
 
   describe('with Redis down', () => {
-    // KNOWN BUG in producer.ts (reported): the shared connection fails a command after
-    // ioredis' 3 reconnect attempts (~0.3 s), so calls reject early with
-    // RedstreamConnectionError instead of retrying until commandTimeoutMs and then rejecting
-    // with RedstreamTimeoutError, as ProducerOptions.commandTimeoutMs documents. Turn
-    // `it.failing.each` into `it.each` once connection-level failures are retried until the
-    // deadline.
+    it('completes a write made during a short outage once Redis is back within commandTimeoutMs', async () => {
+      let server = await startRedisServer({ args: ['--appendonly', 'yes'] });
+      const flaky = new Redstream({ redis: server.url, namespace, logger: silentLogger });
+      try {
+        const writer = flaky.producer({ commandTimeoutMs: 4_000 });
+        await writer.queue('products', { id: 1 });
+        const restarted = server.restart(1_000);
+        await new Promise((resolve) => setTimeout(resolve, 200)); // down now
+        const during = writer.queue('products', { id: 2 });
+        server = await restarted;
+        await expect(during).resolves.toHaveLength(1);
+        const direct = new Redis(server.url);
+        const payloads = (await direct.xrange(`${namespace}:redstream:stream:products`, '-', '+')).map(
+          ([, fields]) => fields[1],
+        );
+        await direct.quit();
+        expect(payloads).toEqual(['{"id":1}', '{"id":2}']);
+      } finally {
+        await flaky.close();
+        await server.stop();
+      }
+    });
+
     it('rejects within commandTimeoutMs with a RedstreamError, never hangs', async () => {
       const down = new Redstream({ redis: `redis://127.0.0.1:${await freePort()}`, namespace, logger: silentLogger });
       try {
@@ -217,7 +232,7 @@ describe('Producer', () => {
       }
     });
 
-    it.failing.each([
+    it.each([
       ['a server that stopped', true],
       ['nothing listening at all', false],
     ])('rejects with RedstreamTimeoutError within commandTimeoutMs (%s)', async (_label, wasRunning) => {

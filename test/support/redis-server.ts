@@ -14,8 +14,11 @@ export interface RedisServerHandle {
   stop(): Promise<void>;
   /** SIGKILL and wait for the exit. */
   kill(): Promise<void>;
-  /** Starts a new server on the same port and data directory. */
-  restart(): Promise<RedisServerHandle>;
+  /**
+   * SIGTERM, then after `downMs` (default 0) a new server on the same port and data directory.
+   * Call it on a running server: `stop()` removes a data directory the handle created.
+   */
+  restart(downMs?: number): Promise<RedisServerHandle>;
 }
 
 export interface RedisServerOptions {
@@ -75,7 +78,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   return launch({ ...options, dir }, options.dir === undefined);
 }
 
-/** Starts a server; `ownsDir`: remove `dir` when this server exits, unless it is restarted. */
+/** `ownsDir`: remove `dir` when this server exits, unless it exits to be restarted. */
 async function launch(options: RedisServerOptions & { dir: string }, ownsDir: boolean): Promise<RedisServerHandle> {
   const port = options.port ?? (await freePort());
   const dir = options.dir;
@@ -122,10 +125,11 @@ async function launch(options: RedisServerOptions & { dir: string }, ownsDir: bo
     process: child,
     stop: () => terminate('SIGTERM'),
     kill: () => terminate('SIGKILL'),
-    restart: async () => {
+    restart: async (downMs = 0) => {
       // The data directory outlives this process and belongs to the next one.
       restarting = true;
       await terminate('SIGTERM');
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
       return launch({ ...options, port, dir }, ownsDir);
     },
   };
