@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { RedstreamConfigError } from '../engine';
-import { REQUEST_SCOPED_HANDLER } from './redstream.messages';
+import { REQUEST_SCOPED_HANDLER, TRANSIENT_HANDLER } from './redstream.messages';
 import { RedstreamMetadataAccessor } from './redstream-metadata.accessor';
 import { RedstreamOrchestrator } from './redstream.orchestrator';
 
@@ -58,11 +58,10 @@ export class RedstreamExplorer implements OnModuleInit {
     if (!consumer && !delayer) return;
 
     const where = `${instance.constructor?.name ?? String(wrapper.name)}.${methodName}`;
-    if (!wrapper.isDependencyTreeStatic()) {
-      throw new RedstreamConfigError(
-        REQUEST_SCOPED_HANDLER(consumer ? '@RedstreamConsumer' : '@RedstreamDelayer', where),
-      );
-    }
+    const decorator = consumer ? '@RedstreamConsumer' : '@RedstreamDelayer';
+    if (!wrapper.isDependencyTreeStatic()) throw new RedstreamConfigError(REQUEST_SCOPED_HANDLER(decorator, where));
+    // The static instance of a transient provider is a bare prototype its constructor never ran on.
+    if (wrapper.isTransient) throw new RedstreamConfigError(TRANSIENT_HANDLER(decorator, where));
     if (consumer) this.orchestrator.addConsumer({ instance, methodName, where, options: consumer });
     if (delayer) this.orchestrator.addDelayer({ instance, methodName, where, options: delayer });
   }

@@ -21,6 +21,10 @@ export const REQUEST_SCOPED_HANDLER = (decorator: HandlerDecoratorName, where: s
   `${decorator}() on ${where} cannot be used: the provider is request-scoped (or depends on a request-scoped ` +
   `provider), but stream handlers run outside any request. Make the provider a singleton.`;
 
+export const TRANSIENT_HANDLER = (decorator: HandlerDecoratorName, where: string): string =>
+  `${decorator}() on ${where} cannot be used: the provider is transient, so every consumer of it gets its own ` +
+  `instance and none is the one to run stream handlers on. Make the provider a singleton.`;
+
 export const INVALID_MODULE_OPTION = (option: string, reason: string): string =>
   `RedstreamModule: option "${option}" is invalid: ${reason}`;
 

@@ -1,24 +1,41 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { REQUEST } from '@nestjs/core';
-import type { TestingModule } from '@nestjs/testing';
-import { Redstream, RedstreamConfigError, RedstreamConsumer, RedstreamDelayer, RedstreamMessage } from '../../lib';
+import Redis from 'ioredis';
+import { RedstreamConfigError, RedstreamConsumer, RedstreamDelayer, RedstreamMessage } from '../../lib';
 import type { RedstreamConsumerOptions, RedstreamDelayerOptions, RedstreamModuleOptions } from '../../lib';
+import { RedisServerHandle, startRedisServer } from '../support/redis-server';
 import { waitFor } from '../support/test-redis';
 import { compileRedstreamApp } from './nest-test-helpers';
+
+let server: RedisServerHandle;
+let monitor: Redis;
+beforeAll(async () => {
+  // A server of its own, so that counting its connections counts only this file's.
+  server = await startRedisServer();
+  monitor = new Redis(server.url);
+});
+afterAll(async () => {
+  await monitor.quit();
+  await server.stop();
+});
+
+async function connectedClients(): Promise<number> {
+  const info = await monitor.info('clients');
+  return Number(/connected_clients:(\d+)/.exec(info)?.[1]);
+}
 
 /** Compiles an app with the given providers and expects its bootstrap to fail with `message`. */
 async function expectBootstrapError(
   providers: Parameters<typeof compileRedstreamApp>[0]['providers'],
   message: string | RegExp,
   options: RedstreamModuleOptions = {},
-): Promise<TestingModule> {
-  const app = await compileRedstreamApp({ providers, options });
+): Promise<void> {
+  const app = await compileRedstreamApp({ providers, options: { redis: server.url, ...options } });
   const failure = app.init();
   await expect(failure).rejects.toThrow(RedstreamConfigError);
   await expect(failure).rejects.toThrow(message);
   // The failed bootstrap closed what it had opened: nothing keeps the process alive.
-  await waitFor(() => app.get(Redstream).client.status === 'end', 2_000);
-  return app;
+  await waitFor(async () => (await connectedClients()) === 1, 2_000);
 }
 
 // Decorators do not apply to members of class expressions, hence declarations renamed afterwards.
@@ -127,6 +144,15 @@ describe('RedstreamModule bootstrap errors name Class.method', () => {
       handle(): void {}
     }
     await expectBootstrapError([RequestAwareIndexer], /on RequestAwareIndexer\.handle .* request-scoped/);
+  });
+
+  it('a handler on a transient provider', async () => {
+    @Injectable({ scope: Scope.TRANSIENT })
+    class TransientIndexer {
+      @RedstreamConsumer({ stream: 'products', name: 'indexer' })
+      handle(): void {}
+    }
+    await expectBootstrapError([TransientIndexer], /on TransientIndexer\.handle .* transient/);
   });
 
   it('a bad delay', async () => {

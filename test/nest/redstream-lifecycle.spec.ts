@@ -10,7 +10,7 @@ import {
   RedstreamRegistry,
 } from '../../lib';
 import { connectTestRedis, sleep, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
-import { startRedisServer } from '../support/redis-server';
+import { freePort, startRedisServer } from '../support/redis-server';
 import { compileRedstreamApp, RecordingLogger } from './nest-test-helpers';
 
 type IdPayload = { id: number };
@@ -161,8 +161,9 @@ describe('RedstreamModule lifecycle', () => {
   });
 
   it('starts while Redis is down, logs, and catches up once Redis is back', async () => {
-    const server = await startRedisServer();
-    await server.stop();
+    // Nothing listens on the port until the server starts below.
+    const port = await freePort();
+    const url = `redis://127.0.0.1:${port}`;
 
     @Injectable()
     class Indexer {
@@ -176,7 +177,7 @@ describe('RedstreamModule lifecycle', () => {
     const logger = new RecordingLogger();
     const app = await compileRedstreamApp({
       providers: [Indexer],
-      options: { namespace, logger, redis: server.url, producer: { commandTimeoutMs: 500 } },
+      options: { namespace, logger, redis: url, producer: { commandTimeoutMs: 500 } },
     });
     const startedAt = Date.now();
     await app.init();
@@ -184,7 +185,7 @@ describe('RedstreamModule lifecycle', () => {
     await expect(app.get(Producer).queue('products', { id: 1 })).rejects.toThrow();
     await waitFor(() => logger.messages('error').length > 0, 5_000);
 
-    const restarted = await server.restart();
+    const server = await startRedisServer({ port });
     try {
       await waitFor(
         () =>
@@ -199,7 +200,7 @@ describe('RedstreamModule lifecycle', () => {
       await waitFor(() => app.get(Indexer).indexed.includes(2), 15_000);
       await app.close();
     } finally {
-      await restarted.stop();
+      await server.stop();
     }
   });
 });
