@@ -1,0 +1,182 @@
+import { ChaosHistory, checkHistory, ConsumerEvent } from './chaos-checker';
+
+// The checker must be able to fail: each history below has exactly one kind of fault in it.
+const ids = Array.from({ length: 10 }, (_, i) => `1000-${i}`);
+
+function batch(proc: string, epoch: number, t: number, positions: number[]): ConsumerEvent {
+  return { proc, epoch, t, ev: 'batch', ids: positions.map((at) => ids[at]) };
+}
+
+function active(proc: string, epoch: number, t: number): ConsumerEvent {
+  return { proc, epoch, t, ev: 'active' };
+}
+
+function history(events: ConsumerEvent[], overrides: Partial<ChaosHistory> = {}): ChaosHistory {
+  return {
+    consumerNames: ['indexer'],
+    batchSize: 3,
+    lockTtlMs: 1_000,
+    standbyPollMs: 100,
+    stream: ids.map((id, i) => ({ id, payloadId: i + 1 })),
+    attemptedPayloadIds: ids.map((_, i) => i + 1),
+    acks: ids.map((id, i) => ({ payloadId: i + 1, kind: 'queue' as const, entryId: id })),
+    events: { indexer: events },
+    faults: [],
+    witnessViolations: [],
+    leftovers: [],
+    converged: true,
+    ...overrides,
+  };
+}
+
+const clean = [
+  active('a', 1, 0),
+  batch('a', 1, 10, [0, 1, 2]),
+  batch('a', 1, 20, [3, 4, 5]),
+  // a is killed while handling 6..8; b takes over from the committed offset (after 5).
+  active('b', 1, 2_000),
+  batch('b', 1, 2_010, [6, 7, 8]),
+  batch('b', 1, 2_020, [9]),
+];
+
+describe('chaos checker', () => {
+  it('accepts a clean history with a takeover', () => {
+    const report = checkHistory(
+      history(clean, { faults: [{ kind: 'kill9', t: 1_500, name: 'indexer', proc: 'a', epoch: 1 }] }),
+    );
+    expect(report.violations).toEqual([]);
+    expect(report.figures.names.indexer).toMatchObject({ handled: 10, duplicates: 0, owners: 2 });
+    expect(report.figures.takeover.kill9).toEqual({ count: 1, medianMs: 500, maxMs: 500 });
+  });
+
+  it('accepts replays of one batch after a takeover, and counts them', () => {
+    const events = [...clean.slice(0, 3), batch('a', 1, 30, [6, 7]), active('b', 1, 2_000), ...clean.slice(4)];
+    const report = checkHistory(history(events));
+    expect(report.violations).toEqual([]);
+    expect(report.figures.names.indexer).toMatchObject({ duplicates: 2, failoverReplaysMax: 2 });
+  });
+
+  it('reports an entry nobody handled', () => {
+    const events = clean.filter((event) => event.t !== 2_020);
+    expect(checkHistory(history(events)).violations).toEqual([
+      expect.stringMatching(/indexer: entries never handled: 1000-9/),
+    ]);
+  });
+
+  it('reports an acknowledged write that is missing from the stream', () => {
+    const acks = [{ payloadId: 11, kind: 'queue' as const, entryId: '1000-99' }];
+    const report = checkHistory(history(clean, { acks, attemptedPayloadIds: [...Array(11).keys()].map((i) => i + 1) }));
+    expect(report.violations).toEqual([
+      expect.stringMatching(/lost writes: acknowledged entries missing from the stream: 1000-99/),
+      expect.stringMatching(/acknowledged payload ids never in the stream: 11/),
+    ]);
+  });
+
+  it('reports a phantom entry and a handled id that is not in the stream', () => {
+    const report = checkHistory(
+      history([...clean, { proc: 'b', epoch: 1, t: 2_030, ev: 'batch', ids: ['5-5'] }], {
+        attemptedPayloadIds: [1, 2, 3, 4, 5, 6, 7, 8, 9],
+      }),
+    );
+    expect(report.violations).toEqual([
+      expect.stringMatching(/phantom entries .*1000-9/),
+      expect.stringMatching(/handled entries that are not in the stream: 5-5/),
+    ]);
+  });
+
+  it('reports a skip within one owner', () => {
+    const events = [
+      active('a', 1, 0),
+      batch('a', 1, 10, [0, 1, 2]),
+      batch('a', 1, 20, [4, 5, 6]),
+      batch('a', 1, 30, [7, 8, 9]),
+    ];
+    const violations = checkHistory(history(events)).violations;
+    expect(violations).toContainEqual(
+      expect.stringMatching(/skipped entries within one owner: a#1 jumped from 1000-2 to 1000-4/),
+    );
+    expect(violations).toContainEqual(expect.stringMatching(/entries never handled: 1000-3/));
+  });
+
+  it('reports a takeover that skipped past uncommitted entries', () => {
+    const events = [
+      active('a', 1, 0),
+      batch('a', 1, 10, [0, 1, 2]),
+      active('b', 1, 2_000),
+      batch('b', 1, 2_010, [5, 6, 7, 8, 9]),
+    ];
+    const violations = checkHistory(history(events)).violations;
+    expect(violations).toContainEqual(
+      expect.stringMatching(/first deliveries out of stream order: 1000-5 first handled while 3 was next/),
+    );
+  });
+
+  it('reports more duplicates than one batch per takeover', () => {
+    const events = [...clean.slice(0, 3), active('b', 1, 2_000), batch('b', 1, 2_010, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])];
+    const violations = checkHistory(history(events)).violations;
+    expect(violations).toContainEqual(
+      expect.stringMatching(/b#1 re-handled 6 entries after taking over \(batch size 3\)/),
+    );
+    expect(violations).toContainEqual(expect.stringMatching(/6 duplicate deliveries exceed 3/));
+  });
+
+  it('reports an owner going back without a failure, and accepts it after one', () => {
+    const back = [
+      active('a', 1, 0),
+      batch('a', 1, 10, [0, 1, 2]),
+      batch('a', 1, 20, [0, 1, 2]),
+      batch('a', 1, 30, [3, 4, 5, 6, 7, 8, 9]),
+    ];
+    expect(checkHistory(history(back)).violations).toContainEqual(
+      expect.stringMatching(/an owner went back without a failure in between: a#1 went back from 2 to 0/),
+    );
+    const afterFailure = [
+      ...back.slice(0, 2),
+      { proc: 'a', epoch: 1, t: 15, ev: 'failed' as const, msg: 'ECONNRESET' },
+      ...back.slice(2),
+    ];
+    const report = checkHistory(history(afterFailure));
+    expect(report.violations).toEqual([]);
+    expect(report.figures.names.indexer).toMatchObject({ errorReplays: 1, duplicates: 3 });
+  });
+
+  it('reports a stale owner that commits or keeps handling after SIGCONT', () => {
+    const sigstop = {
+      kind: 'sigstop' as const,
+      t: 100,
+      until: 3_000,
+      name: 'indexer',
+      proc: 'a',
+      epoch: 1,
+      offsetBefore: ids[2],
+    };
+    const stale = [
+      active('a', 1, 0),
+      batch('a', 1, 10, [0, 1, 2]),
+      active('b', 1, 1_200),
+      batch('b', 1, 1_210, [3, 4, 5]),
+      batch('b', 1, 1_220, [6, 7, 8, 9]),
+      batch('a', 1, 3_010, [3, 4, 5]),
+      { proc: 'a', epoch: 1, t: 3_020, ev: 'committed' as const, offset: ids[5] },
+      batch('a', 1, 3_030, [6, 7, 8]),
+    ];
+    const violations = checkHistory(history(stale, { faults: [sigstop], batchSize: 4 })).violations;
+    expect(violations).toContainEqual(expect.stringMatching(/stale owner a#1 committed 1000-5 after SIGCONT/));
+    expect(violations).toContainEqual(expect.stringMatching(/stale owner a#1 handled 2 batches after SIGCONT/));
+  });
+
+  it('reports a slow takeover, a run that did not converge and leftover processes', () => {
+    const report = checkHistory(
+      history(clean, {
+        faults: [{ kind: 'kill9', t: -10_000, name: 'indexer', proc: 'x', epoch: 1 }],
+        converged: false,
+        leftovers: ['123 node consumer-app.js'],
+      }),
+    );
+    expect(report.violations).toEqual([
+      expect.stringMatching(/takeover after kill9 took 10000 ms/),
+      'the consumers did not catch up with the stream by the end of the run',
+      'processes left running: 123 node consumer-app.js',
+    ]);
+  });
+});

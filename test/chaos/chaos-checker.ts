@@ -1,0 +1,347 @@
+// Checks a chaos run's history the way Jepsen's Kafka workload does, with the stream as the
+// partition and the entry id as the offset: lost writes, phantoms, duplicates, skipped and
+// out-of-order deliveries per owner, fencing of stale owners, and takeover lag.
+
+/** One entry of the main stream, as the harness's witness read it (in stream order). */
+export interface WitnessEntry {
+  id: string;
+  /** The producer's sequence number carried in the payload, or null for a foreign payload. */
+  payloadId: number | null;
+}
+
+/** What the producer process logged for one write. */
+export interface ProducerAck {
+  payloadId: number;
+  kind: 'queue' | 'delay';
+  entryId: string;
+}
+
+/** A line of a consumer process's log. */
+export interface ConsumerEvent {
+  /** The process label, e.g. `indexer-4`. */
+  proc: string;
+  t: number;
+  ev: 'start' | 'active' | 'standby' | 'batch' | 'committed' | 'failed' | 'stopping' | 'exit';
+  /** Counts this process's activations: a (proc, epoch) pair is one owner. */
+  epoch?: number;
+  ids?: string[];
+  offset?: string;
+  msg?: string;
+}
+
+export type FaultKind =
+  | 'kill9'
+  | 'sigterm'
+  | 'sigstop'
+  | 'client-kill'
+  | 'redis-restart'
+  | 'handler-throws'
+  | 'latency'
+  | 'blackhole'
+  | 'stall'
+  | 'reset'
+  | 'lost-replies';
+
+/** A fault the harness injected. */
+export interface FaultRecord {
+  kind: FaultKind;
+  t: number;
+  /** End of a fault with a duration (SIGCONT, heal, server back). */
+  until?: number;
+  /** The consumer name whose active process was hit. */
+  name?: string;
+  proc?: string;
+  /** The owner's epoch when it was hit. */
+  epoch?: number;
+  /** The committed offset of `name` just before the fault. */
+  offsetBefore?: string | null;
+  note?: string;
+}
+
+export interface ChaosHistory {
+  consumerNames: string[];
+  batchSize: number;
+  lockTtlMs: number;
+  standbyPollMs: number;
+  stream: WitnessEntry[];
+  attemptedPayloadIds: number[];
+  acks: ProducerAck[];
+  /** Every consumer event of every process, per consumer name. */
+  events: Record<string, ConsumerEvent[]>;
+  faults: FaultRecord[];
+  /** Problems the witness saw while the run was going (trim ahead of a consumer, offset moving back). */
+  witnessViolations: string[];
+  /** Processes still running after shutdown. */
+  leftovers: string[];
+  /** Whether every consumer caught up with the stream and the delay stream drained at the end. */
+  converged: boolean;
+}
+
+export interface LagFigures {
+  count: number;
+  medianMs: number;
+  maxMs: number;
+}
+
+export interface NameFigures {
+  handled: number;
+  duplicates: number;
+  owners: number;
+  failoverReplaysMax: number;
+  errorReplays: number;
+  lateStaleBatches: number;
+}
+
+export interface ChaosReport {
+  ok: boolean;
+  violations: string[];
+  figures: {
+    streamEntries: number;
+    payloadIdsAcknowledged: number;
+    faults: Partial<Record<FaultKind, number>>;
+    names: Record<string, NameFigures>;
+    takeover: Partial<Record<FaultKind, LagFigures>>;
+  };
+}
+
+/** How far past ttl + poll a takeover may take on a loaded 2-core machine before it counts as a violation. */
+export const TAKEOVER_SLACK_MS = 5_000;
+
+export function compareIds(a: string, b: string): number {
+  const [am, as = '0'] = a.split('-');
+  const [bm, bs = '0'] = b.split('-');
+  const ms = BigInt(am) - BigInt(bm);
+  if (ms !== 0n) return ms < 0n ? -1 : 1;
+  const seq = BigInt(as) - BigInt(bs);
+  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
+}
+
+function lagFigures(values: number[]): LagFigures {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { count: sorted.length, medianMs: sorted[Math.floor(sorted.length / 2)] ?? 0, maxMs: sorted.at(-1) ?? 0 };
+}
+
+function sample<T>(items: T[], count = 5): string {
+  const shown = items.slice(0, count).map(String).join(', ');
+  return items.length > count ? `${shown}, ... (${items.length} in all)` : shown;
+}
+
+export function checkHistory(history: ChaosHistory): ChaosReport {
+  const violations: string[] = [...history.witnessViolations];
+  const position = new Map<string, number>();
+  history.stream.forEach((entry, index) => position.set(entry.id, index));
+
+  // Writes: every acknowledged immediate write is in the stream; every acknowledged payload
+  // (immediate or delayed) reached the stream; nothing in the stream was never attempted.
+  const attempted = new Set(history.attemptedPayloadIds);
+  const payloadsInStream = new Set(history.stream.map((entry) => entry.payloadId));
+  const missingAcked = history.acks.filter((ack) => ack.kind === 'queue' && !position.has(ack.entryId));
+  if (missingAcked.length > 0) {
+    violations.push(
+      `lost writes: acknowledged entries missing from the stream: ${sample(missingAcked.map((a) => a.entryId))}`,
+    );
+  }
+  const ackedPayloads = [...new Set(history.acks.map((ack) => ack.payloadId))];
+  const neverQueued = ackedPayloads.filter((id) => !payloadsInStream.has(id));
+  if (neverQueued.length > 0)
+    violations.push(`lost writes: acknowledged payload ids never in the stream: ${sample(neverQueued)}`);
+  const phantomPayloads = history.stream.filter((entry) => entry.payloadId === null || !attempted.has(entry.payloadId));
+  if (phantomPayloads.length > 0)
+    violations.push(`phantom entries (never written by the producer): ${sample(phantomPayloads.map((e) => e.id))}`);
+
+  const names: Record<string, NameFigures> = {};
+  for (const name of history.consumerNames) {
+    names[name] = checkName(name, history, position, violations);
+  }
+
+  const takeover: Partial<Record<FaultKind, LagFigures>> = {};
+  const lags: Partial<Record<FaultKind, number[]>> = {};
+  const faults: Partial<Record<FaultKind, number>> = {};
+  for (const fault of history.faults) {
+    faults[fault.kind] = (faults[fault.kind] ?? 0) + 1;
+    if (!fault.name || !['kill9', 'sigterm', 'sigstop'].includes(fault.kind)) continue;
+    const next = history.events[fault.name]?.find(
+      (event) =>
+        event.ev === 'active' && event.t > fault.t && event.proc !== (fault.kind === 'sigstop' ? fault.proc : ''),
+    );
+    if (!next) {
+      violations.push(`${fault.name}: no takeover after ${fault.kind} of ${fault.proc} at ${fault.t}`);
+      continue;
+    }
+    const lag = next.t - fault.t;
+    (lags[fault.kind] ??= []).push(lag);
+    const bound = history.lockTtlMs + history.standbyPollMs + TAKEOVER_SLACK_MS;
+    if (lag > bound) violations.push(`${fault.name}: takeover after ${fault.kind} took ${lag} ms (bound ${bound} ms)`);
+  }
+  for (const [kind, values] of Object.entries(lags)) takeover[kind as FaultKind] = lagFigures(values);
+
+  if (!history.converged) violations.push('the consumers did not catch up with the stream by the end of the run');
+  if (history.leftovers.length > 0) violations.push(`processes left running: ${history.leftovers.join(', ')}`);
+  return {
+    ok: violations.length === 0,
+    violations,
+    figures: {
+      streamEntries: history.stream.length,
+      payloadIdsAcknowledged: ackedPayloads.length,
+      faults,
+      names,
+      takeover,
+    },
+  };
+}
+
+function checkName(
+  name: string,
+  history: ChaosHistory,
+  position: Map<string, number>,
+  violations: string[],
+): NameFigures {
+  const events = history.events[name] ?? [];
+  const batches = events.filter((event) => event.ev === 'batch').sort((a, b) => a.t - b.t);
+  const handledCount = new Array<number>(history.stream.length).fill(0);
+  const phantoms: string[] = [];
+  let nextFirstDelivery = 0;
+  const outOfOrder: string[] = [];
+  const lastOfOwner = new Map<string, { position: number; t: number }>();
+  const ownerStarts = new Map<string, number>();
+  let failoverReplaysMax = 0;
+  let errorReplays = 0;
+  let lateStaleBatches = 0;
+  const skipped: string[] = [];
+  const unexplainedReplays: string[] = [];
+  let latestOwnerStart = -Infinity;
+
+  for (const batch of batches) {
+    const owner = `${batch.proc}#${batch.epoch}`;
+    const positions: number[] = [];
+    for (const id of batch.ids ?? []) {
+      const at = position.get(id);
+      if (at === undefined) phantoms.push(id);
+      else positions.push(at);
+    }
+    if (positions.length === 0) continue;
+    const previous = lastOfOwner.get(owner);
+    const replays = positions.filter((at) => handledCount[at] > 0).length;
+    if (!previous) {
+      // The owner's first batch starts at the committed offset: anything it re-handles is the
+      // previous owner's uncommitted last batch.
+      if (ownerStarts.size > 0) failoverReplaysMax = Math.max(failoverReplaysMax, replays);
+      if (replays > history.batchSize) {
+        violations.push(
+          `${name}: ${owner} re-handled ${replays} entries after taking over (batch size ${history.batchSize})`,
+        );
+      }
+      ownerStarts.set(owner, batch.t);
+      latestOwnerStart = batch.t;
+    } else if (positions[0] <= previous.position) {
+      errorReplays++;
+      const failedBetween = events.some(
+        (event) => event.proc === batch.proc && event.ev === 'failed' && event.t >= previous.t && event.t <= batch.t,
+      );
+      if (!failedBetween) unexplainedReplays.push(`${owner} went back from ${previous.position} to ${positions[0]}`);
+      if (previous.position - positions[0] + 1 > history.batchSize) {
+        violations.push(
+          `${name}: ${owner} went back ${previous.position - positions[0] + 1} entries (batch size ${history.batchSize})`,
+        );
+      }
+    } else if (positions[0] > previous.position + 1) {
+      skipped.push(
+        `${owner} jumped from ${history.stream[previous.position].id} to ${history.stream[positions[0]].id}`,
+      );
+    }
+    // A batch of an owner that another owner has superseded meanwhile: the thawed or slow one.
+    if ((ownerStarts.get(owner) ?? 0) < latestOwnerStart) lateStaleBatches++;
+    for (let i = 1; i < positions.length; i++) {
+      if (positions[i] !== positions[i - 1] + 1)
+        skipped.push(`${owner} batch not contiguous at ${history.stream[positions[i]].id}`);
+    }
+    for (const at of positions) {
+      if (handledCount[at] === 0) {
+        if (at !== nextFirstDelivery)
+          outOfOrder.push(`${history.stream[at].id} first handled while ${nextFirstDelivery} was next`);
+        nextFirstDelivery = Math.max(nextFirstDelivery, at + 1);
+      }
+      handledCount[at]++;
+    }
+    lastOfOwner.set(owner, { position: positions[positions.length - 1], t: batch.t });
+  }
+
+  const lost = history.stream
+    .filter((_, at) => handledCount[at] === 0)
+    .map((entry) => `${entry.id} (payload ${entry.payloadId})`);
+  if (lost.length > 0) violations.push(`${name}: entries never handled: ${sample(lost)}`);
+  if (phantoms.length > 0) violations.push(`${name}: handled entries that are not in the stream: ${sample(phantoms)}`);
+  if (skipped.length > 0) violations.push(`${name}: skipped entries within one owner: ${sample(skipped)}`);
+  if (outOfOrder.length > 0) violations.push(`${name}: first deliveries out of stream order: ${sample(outOfOrder)}`);
+  if (unexplainedReplays.length > 0) {
+    violations.push(`${name}: an owner went back without a failure in between: ${sample(unexplainedReplays)}`);
+  }
+
+  const duplicates = handledCount.reduce((sum, count) => sum + Math.max(0, count - 1), 0);
+  const failovers = Math.max(0, ownerStarts.size - 1);
+  const bound = history.batchSize * (failovers + errorReplays);
+  if (duplicates > bound) {
+    violations.push(
+      `${name}: ${duplicates} duplicate deliveries exceed ${bound} (batch size x (${failovers} failovers + ${errorReplays} error replays))`,
+    );
+  }
+  checkFencing(name, history, events, violations);
+  return {
+    handled: handledCount.filter((count) => count > 0).length,
+    duplicates,
+    owners: ownerStarts.size,
+    failoverReplaysMax,
+    errorReplays,
+    lateStaleBatches,
+  };
+}
+
+// A process frozen past its lock ttl must, once thawed, commit nothing it handled after the
+// freeze and finish at most the one batch it was in the middle of.
+function checkFencing(name: string, history: ChaosHistory, events: ConsumerEvent[], violations: string[]): void {
+  for (const fault of history.faults) {
+    if (fault.kind !== 'sigstop' || fault.name !== name || fault.until === undefined) continue;
+    const stale = events.filter(
+      (event) => event.proc === fault.proc && event.epoch === fault.epoch && event.t >= (fault.until ?? 0),
+    );
+    const commits = stale.filter(
+      (event) =>
+        event.ev === 'committed' &&
+        event.offset !== undefined &&
+        (fault.offsetBefore == null || compareIds(event.offset, fault.offsetBefore) > 0),
+    );
+    if (commits.length > 0) {
+      violations.push(`${name}: stale owner ${fault.proc}#${fault.epoch} committed ${commits[0].offset} after SIGCONT`);
+    }
+    const batches = stale.filter((event) => event.ev === 'batch').length;
+    if (batches > 1)
+      violations.push(`${name}: stale owner ${fault.proc}#${fault.epoch} handled ${batches} batches after SIGCONT`);
+  }
+}
+
+/** The report as lines for the console. */
+export function formatReport(report: ChaosReport, history: ChaosHistory): string[] {
+  const { figures } = report;
+  const lines = [
+    `stream entries: ${figures.streamEntries}; payload ids acknowledged: ${figures.payloadIdsAcknowledged}`,
+    `faults: ${Object.entries(figures.faults)
+      .map(([kind, count]) => `${kind} x${count}`)
+      .join(', ')}`,
+  ];
+  for (const [name, f] of Object.entries(figures.names)) {
+    lines.push(
+      `${name}: handled ${f.handled}/${figures.streamEntries}, duplicates ${f.duplicates}, owners ${f.owners}, ` +
+        `max replays at a takeover ${f.failoverReplaysMax} (batch ${history.batchSize}), replays after errors ${f.errorReplays}, ` +
+        `late batches of stale owners ${f.lateStaleBatches}`,
+    );
+  }
+  for (const [kind, lag] of Object.entries(figures.takeover)) {
+    lines.push(
+      `takeover after ${kind}: median ${lag.medianMs} ms, max ${lag.maxMs} ms over ${lag.count} ` +
+        `(lock ttl ${history.lockTtlMs} ms, standby poll ${history.standbyPollMs} ms)`,
+    );
+  }
+  lines.push(report.ok ? 'RESULT: OK, no violation' : `RESULT: ${report.violations.length} violation(s)`);
+  for (const violation of report.violations) lines.push(`  VIOLATION ${violation}`);
+  return lines;
+}

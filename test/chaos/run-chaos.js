@@ -1,0 +1,37 @@
+// `npm run chaos`: builds dist/ (the npm script does), then runs the full chaos soak against it
+// and exits non-zero on any violation. Options: --short (the jest variant's size), --seed N,
+// --messages N, --rate N (ids per second), --keep (keep logs and AOF of a passing run).
+require('../support/ts-register.js');
+const path = require('node:path');
+const { runChaos, FULL_RUN, SHORT_RUN, compiledLibrary } = require('./chaos-harness.ts');
+
+function argument(name) {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? undefined : process.argv[index + 1];
+}
+
+async function main() {
+  const base = process.argv.includes('--short') ? SHORT_RUN : FULL_RUN;
+  const options = {
+    ...base,
+    seed: Number(argument('seed') ?? base.seed),
+    messages: Number(argument('messages') ?? base.messages),
+    ratePerSec: Number(argument('rate') ?? base.ratePerSec),
+    keepDir: process.argv.includes('--keep'),
+    log: (line) => console.log(line),
+  };
+  const library = compiledLibrary(path.join(__dirname, '..', '..'), options.log);
+  options.dist = library.dist;
+  const startedAt = Date.now();
+  const { report, lines } = await runChaos(options).finally(library.dispose);
+  console.log(
+    `\n=== chaos soak: ${options.messages} ids at ${options.ratePerSec}/s, seed ${options.seed}, ${((Date.now() - startedAt) / 1000).toFixed(0)} s ===`,
+  );
+  for (const line of lines) console.log(line);
+  process.exit(report.ok ? 0 : 1);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(2);
+});
