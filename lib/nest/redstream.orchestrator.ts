@@ -176,7 +176,10 @@ export class RedstreamOrchestrator implements OnApplicationBootstrap, BeforeAppl
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    const stopping = this.stop();
+    // A failure to stop cleanly must not keep the application from closing: locks expire.
+    const stopping = this.stop().catch((error: Error) =>
+      this.options.logger.error(`Shutdown: stopping the background services failed: ${error.message}`, error.stack),
+    );
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(true), this.options.drainTimeoutMs);

@@ -10,8 +10,9 @@ import type { RedstreamHandlerDecorator } from './redstream-handler-method.type'
  * (stream, name) is active across all processes, the others stand by.
  *
  * Handlers run through Nest's external context (type `'redstream'`), so interceptors, guards
- * and exception filters apply; a filter that handles an error without re-throwing it marks
- * the batch as done.
+ * and exception filters apply, global ones included. A guard that denies fails the batch like
+ * a throw (let global HTTP guards pass `context.getType() === 'redstream'`); a filter that
+ * returns a value marks the batch as done, one that returns nothing or re-throws retries it.
  *
  * @example
  * ```ts
