@@ -62,6 +62,16 @@ async function runBench(options) {
       const scenarioRounds = scenario.rounds ?? rounds;
       for (let round = 0; round < scenarioRounds; round++) {
         // Alternate which side goes first, so that a drift in machine load hits both alike.
+        if (typeof globalThis.gc === 'function') globalThis.gc();
+        if (scenario.paired) {
+          // Library and baseline take turns inside one run.
+          const figures = await scenario.paired(ctx, count);
+          for (const side of ['library', 'baseline']) {
+            runs[side].push(figures[side]);
+            log(`${scenario.name} [${side} ${round + 1}/${scenarioRounds}] ${JSON.stringify(figures[side], round2)}`);
+          }
+          continue;
+        }
         const order = round % 2 === 0 ? ['library', 'baseline'] : ['baseline', 'library'];
         for (const side of order) {
           if (!scenario[side]) continue;
@@ -73,7 +83,7 @@ async function runBench(options) {
       }
       for (const metric of scenario.metrics) {
         const library = median(runs.library.map((figures) => figures[metric.key]));
-        const baseline = scenario.baseline ? median(runs.baseline.map((figures) => figures[metric.key])) : null;
+        const baseline = runs.baseline.length > 0 ? median(runs.baseline.map((figures) => figures[metric.key])) : null;
         results.push({
           name: metric.name ?? scenario.name,
           what: scenario.what(count),
