@@ -56,6 +56,9 @@ async function runBench(options) {
     const machine = await machineInfo(raw);
     const results = [];
     const selected = SCENARIOS.filter((s) => !options.only || options.only.some((word) => s.name.includes(word)));
+    if (selected.length === 0) {
+      throw new Error(`--only ${options.only.join(',')} matches none of: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+    }
     for (const scenario of selected) {
       const count = scenario.count(quick);
       const runs = { library: [], baseline: [] };
