@@ -1,5 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { RedstreamModule } from '../../lib';
+import { RedstreamTypeOrmModule } from '../../lib/typeorm';
+import { primaryDatabaseOptions } from './database/primary-database.options';
 import { ProductsModule } from './products/products.module';
 import { PRODUCTS_STREAM } from './products/products.constants';
 import { SAMPLE_CONFIG, SampleConfig } from './sample-config';
@@ -15,6 +18,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         SampleConfigModule.register(config),
+        TypeOrmModule.forRootAsync({ inject: [SAMPLE_CONFIG], useFactory: primaryDatabaseOptions }),
         // forRootAsync, as an app that reads its settings from a ConfigService would do it.
         RedstreamModule.forRootAsync({
           inject: [SAMPLE_CONFIG],
@@ -30,6 +34,9 @@ export class AppModule {
             handlers: { [`${PRODUCTS_STREAM}:delayer`]: { delay: sample.delayMs } },
           }),
         }),
+        // Attaches the RedstreamSubscriber to TypeORM's DataSource: every save() and remove()
+        // of the @RedstreamEntity Product writes its messages with RedstreamModule's Producer.
+        RedstreamTypeOrmModule.forRoot(),
         ProductsModule,
         SearchModule,
       ],

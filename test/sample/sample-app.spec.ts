@@ -1,11 +1,13 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import initSqlJs from 'sql.js';
 import request from 'supertest';
 import { AppModule } from '../../sample/src/app.module';
 import type { Product } from '../../sample/src/products/product.entity';
+import { ProductsService } from '../../sample/src/products/products.service';
 import { SampleConfig, sampleConfigFromEnv } from '../../sample/src/sample-config';
 import type { SearchHit } from '../../sample/src/search/search-index.service';
 import type { SampleStatus } from '../../sample/src/status/status.controller';
@@ -83,7 +85,9 @@ describe('sample app', () => {
     expect(bulk.body).toEqual({ updated: [chair.id, table.id], healsAfterDelay: false });
     await waitFor(async () => (await search(app, 'featured=true')).length === 2);
 
-    await http.patch(`/products/${table.id}`).send({ price: 850, description: 'Seats eight' }).expect(200);
+    const patched = await http.patch(`/products/${table.id}`).send({ price: 850, description: 'Seats eight' });
+    // Version 1 on insert, 2 by the bulk UPDATE (TypeORM adds "version + 1"), 3 by save().
+    expect(patched.body).toMatchObject({ id: table.id, name: 'Oak table', price: 850, version: 3 });
     await waitFor(async () => (await search(app, 'q=eight'))[0]?.price === 850);
 
     await http.delete(`/products/${chair.id}`).expect(200);
@@ -102,6 +106,25 @@ describe('sample app', () => {
     } finally {
       redis.disconnect();
     }
+  });
+
+  it('gives concurrent creates their own ids (sql.js has one connection: writes take turns)', async () => {
+    const app = await startApp(sampleConfig());
+    const names = Array.from({ length: 8 }, (_, index) => `Stool ${index}`);
+    // Straight to the service: HTTP requests could arrive one after the other.
+    const products = app.get(ProductsService);
+    const created = await Promise.all(names.map((name) => products.create({ name, description: '', price: 10 })));
+
+    expect(new Set(created.map((product) => product.id)).size).toBe(names.length);
+    for (const product of created) {
+      const stored = await request(app.getHttpServer()).get(`/products/${product.id}`).expect(200);
+      expect(stored.body).toMatchObject({ id: product.id, name: product.name, version: 1 });
+    }
+    const indexed = await waitFor(async () => {
+      const hits = await search(app, 'q=stool');
+      return hits.length === names.length ? hits : undefined;
+    });
+    expect(indexed.map((hit) => hit.name).sort()).toEqual([...names].sort());
   });
 
   it('rejects invalid input and treats search words as words, not query syntax', async () => {
@@ -154,18 +177,46 @@ describe('sample app', () => {
     expect(status.stream.delayLength).toBe(0);
   });
 
-  it('keeps both databases in files across a restart', async () => {
+  it('keeps both databases in files across a restart, and a write that crashed heals after it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'redstream-sample-'));
     try {
-      const config = sampleConfig({ dataDir });
+      const config = sampleConfig({ dataDir, delayMs: 1_000 });
       const first = await startApp(config);
       const lamp = await create(first, { name: 'Paper lamp', price: 25 });
       await waitFor(async () => (await search(first, 'q=paper')).length === 1);
+      const rug = await create(first, { name: 'Wool rug', price: 300 }, '?simulateCrash=true');
+      expect(rug.healsAfterDelay).toBe(true);
       await apps.pop()?.close();
 
+      // The "crashed" write is in the file (TypeORM saved it before the error reached the
+      // service), and its delay message, still in Redis, brings it to the index after the restart.
       const second = await startApp(config);
       await request(second.getHttpServer()).get(`/products/${lamp.id}`).expect(200);
+      await request(second.getHttpServer()).get(`/products/${rug.id}`).expect(200);
       expect(await search(second, 'q=paper')).toEqual([expect.objectContaining({ id: lamp.id })]);
+      await waitFor(async () => (await search(second, 'q=wool')).length === 1, 10_000);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('opens a primary database file of the earlier sample, whose table has no version column', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'redstream-sample-'));
+    try {
+      const SQL = await initSqlJs();
+      const old = new SQL.Database();
+      old.run(`CREATE TABLE products (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '', price REAL NOT NULL, featured INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL)`);
+      old.run(`INSERT INTO products (name, price, updated_at) VALUES ('Old bench', 70, '2025-01-02T03:04:05.000Z')`);
+      writeFileSync(join(dataDir, 'primary.sqlite'), old.export());
+      old.close();
+
+      const app = await startApp(sampleConfig({ dataDir }));
+      const bench = await request(app.getHttpServer()).get('/products/1').expect(200);
+      expect(bench.body).toMatchObject({ name: 'Old bench', version: 1, updatedAt: '2025-01-02T03:04:05.000Z' });
+      await request(app.getHttpServer()).patch('/products/1').send({ price: 65 }).expect(200);
+      await waitFor(async () => (await search(app, 'q=bench'))[0]?.price === 65);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -22,12 +22,13 @@ export interface SqlSession {
 }
 
 /**
- * One SQLite database (sql.js: SQLite compiled to WebAssembly, so nothing native to build),
- * held in memory and, when it has a file, written to that file after every change.
+ * The search index's SQLite database (sql.js: SQLite compiled to WebAssembly, so nothing
+ * native to build), held in memory and, when it has a file, written to that file after every
+ * change. It stands for a secondary datastore such as Elasticsearch, so it is plain SQL
+ * without TypeORM; the primary database is TypeORM's (see primary-database.options.ts).
  *
- * sql.js has a single connection, so every access is serialized: a transaction that awaits
- * Redis between its statements (to write a delay message before COMMIT) must not let another
- * request's statements slip into it, nor let a reader see its uncommitted rows.
+ * sql.js has a single connection, so every access is serialized: no reader sees the rows of a
+ * transaction before it commits.
  */
 export class SqliteDatabase {
   private queue: Promise<unknown> = Promise.resolve();
@@ -61,7 +62,7 @@ export class SqliteDatabase {
 
   /**
    * Runs `work` in a transaction: COMMIT (and persist) when it resolves, ROLLBACK when it
-   * throws. `work` may await (e.g. Redis) between statements; see the class comment.
+   * throws. Other accesses wait until it has finished, even if `work` awaits.
    */
   transaction<T>(work: (session: SqlSession) => T | Promise<T>): Promise<T> {
     return this.exclusive(async (session) => {
@@ -108,12 +109,15 @@ export class SqliteDatabase {
     };
   }
 
-  // Written to a temporary file and renamed, so a crash mid-write leaves the previous file.
   private persist(): void {
-    if (!this.file) return;
-    mkdirSync(dirname(this.file), { recursive: true });
-    const temporary = `${this.file}.tmp`;
-    writeFileSync(temporary, this.db.export());
-    renameSync(temporary, this.file);
+    if (this.file) writeFileAtomically(this.file, this.db.export());
   }
+}
+
+/** Writes `data` to a temporary file and renames it over `file`, so a crash mid-write leaves the previous file. */
+export function writeFileAtomically(file: string, data: Uint8Array): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const temporary = `${file}.tmp`;
+  writeFileSync(temporary, data);
+  renameSync(temporary, file);
 }

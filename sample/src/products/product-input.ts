@@ -49,13 +49,17 @@ export function parseNewProduct(input: unknown): NewProduct {
 
 export function parseProductChanges(input: unknown): ProductChanges {
   const body = asBody(input);
-  const changes: ProductChanges = {
+  const given: ProductChanges = {
     name: text(body, 'name', false),
     description: text(body, 'description', false),
     price: price(body, false),
     featured: featured(body),
   };
-  if (Object.values(changes).every((value) => value === undefined)) {
+  // Absent keys, not undefined values: TypeORM's update() must not see a column it should leave alone.
+  const changes = Object.fromEntries(
+    Object.entries(given).filter(([, value]) => value !== undefined),
+  ) as ProductChanges;
+  if (Object.keys(changes).length === 0) {
     throw new BadRequestException('Nothing to change: give name, description, price or featured');
   }
   return changes;

@@ -1,14 +1,39 @@
-import type { SqlRow } from '../database/sqlite-database';
+import { Column, Entity, PrimaryGeneratedColumn, UpdateDateColumn, VersionColumn } from 'typeorm';
+import { RedstreamEntity } from '../../../lib/typeorm';
 
-/** A product as the primary database stores it. */
-export interface Product {
-  id: number;
-  name: string;
-  description: string;
-  price: number;
-  featured: boolean;
-  /** ISO time of the last change, so the search index shows which version it holds. */
-  updatedAt: string;
+/**
+ * A product in the primary database. `@RedstreamEntity()` makes every `save()` and `remove()`
+ * write its messages to the stream `products` (the table name), payload `{ id }`: a delay
+ * message inside the transaction, the immediate message after the commit.
+ */
+@RedstreamEntity()
+@Entity('products')
+export class Product {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  @Column('text')
+  name!: string;
+
+  @Column('text', { default: '' })
+  description!: string;
+
+  @Column('real')
+  price!: number;
+
+  @Column('boolean', { default: false })
+  featured!: boolean;
+
+  /** Time of the last change (whole seconds), so the search index shows which state it holds. */
+  @UpdateDateColumn({ name: 'updated_at' })
+  updatedAt!: Date;
+
+  /**
+   * Incremented by every `save()` and, as TypeORM's UPDATE adds `version + 1`, by `update()`.
+   * The default lets `synchronize` add the column to a database file from before it existed.
+   */
+  @VersionColumn({ default: 1 })
+  version!: number;
 }
 
 /** The fields a client may set on creation. */
@@ -23,25 +48,3 @@ export type ProductChanges = Partial<Pick<Product, 'name' | 'description' | 'pri
  * `Record<string, unknown>` payload type.
  */
 export type ProductMessage = { id: number };
-
-export const PRODUCTS_TABLE_SCHEMA = `
-  CREATE TABLE IF NOT EXISTS products (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    description TEXT NOT NULL DEFAULT '',
-    price REAL NOT NULL,
-    featured INTEGER NOT NULL DEFAULT 0,
-    updated_at TEXT NOT NULL
-  );
-`;
-
-export function productFromRow(row: SqlRow): Product {
-  return {
-    id: Number(row.id),
-    name: String(row.name),
-    description: String(row.description),
-    price: Number(row.price),
-    featured: Number(row.featured) === 1,
-    updatedAt: String(row.updated_at),
-  };
-}

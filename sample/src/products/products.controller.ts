@@ -30,7 +30,7 @@ export class ProductsController {
     return this.products.remove(id, { simulateCrash: parseSimulateCrash(simulateCrash) });
   }
 
-  /** `{ "ids": [1, 2], "set": { "featured": true } }`: one UPDATE, wrapped in `Producer.bulk`. */
+  /** `{ "ids": [1, 2], "set": { "featured": true } }`: one UPDATE, wrapped in `redstreamBulk`. */
   @Post('bulk-update')
   @HttpCode(200)
   bulkUpdate(@Body() body: unknown, @Query('simulateCrash') simulateCrash?: string) {

@@ -1,14 +1,15 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { DatabaseModule } from '../database/database.module';
+import { Product } from './product.entity';
 import { ProductsController } from './products.controller';
 import { ProductsDelayer } from './products.delayer';
-import { ProductsRepository } from './products.repository';
 import { ProductsService } from './products.service';
 
 @Module({
-  imports: [DatabaseModule],
+  imports: [DatabaseModule, TypeOrmModule.forFeature([Product])],
   controllers: [ProductsController],
-  providers: [ProductsRepository, ProductsService, ProductsDelayer],
-  exports: [ProductsRepository, ProductsDelayer],
+  providers: [ProductsService, ProductsDelayer],
+  exports: [TypeOrmModule, ProductsService, ProductsDelayer],
 })
 export class ProductsModule {}

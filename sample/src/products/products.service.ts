@@ -1,10 +1,12 @@
 import { Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, Repository } from 'typeorm';
 import { Producer } from '../../../lib';
-import type { SqlSession } from '../database/sqlite-database';
+import { redstreamBulk } from '../../../lib/typeorm';
+import { PrimaryDatabaseQueue } from '../database/primary-database-queue.service';
 import { SAMPLE_CONFIG, SampleConfig } from '../sample-config';
-import { NewProduct, Product, ProductChanges, ProductMessage } from './product.entity';
-import { PRODUCTS_STREAM } from './products.constants';
-import { ProductsRepository } from './products.repository';
+import { NewProduct, Product, ProductChanges } from './product.entity';
+import { SimulatedCrash, simulatingCrash } from './simulated-crash.subscriber';
 
 /** Per-request options of a write. */
 export interface WriteOptions {
@@ -17,123 +19,110 @@ export interface WriteOptions {
 
 /** What a write did, for the HTTP response. */
 export interface WriteResult {
-  /** True when the immediate message was skipped (simulated crash) or could not be written. */
+  /** True when the immediate message was skipped (simulated crash): the Delayer delivers the change. */
   healsAfterDelay: boolean;
 }
 
-/** Thrown inside a bulk write, after its COMMIT, to stop `Producer.bulk` before its immediate messages. */
-class SimulatedCrash extends Error {}
-
 /**
- * Writes products the way redstream wants it: a delay message before the transaction commits,
- * an immediate message after. The immediate message updates the index within milliseconds; the
- * delay message, re-queued by the Delayer after the delay, repairs the index when the process
- * died (or Redis failed) between COMMIT and the immediate message.
+ * Writes products with plain `save()` and `remove()`: the RedstreamSubscriber writes a delay
+ * message inside each transaction and the immediate message after its commit. The immediate
+ * message updates the index within milliseconds; the delay message, re-queued by the Delayer
+ * after the delay, repairs the index when the process died (or Redis failed) between COMMIT
+ * and the immediate message. Every access waits in the {@link PrimaryDatabaseQueue} (sql.js).
  */
 @Injectable()
 export class ProductsService {
   private readonly logger = new Logger(ProductsService.name);
 
   constructor(
-    private readonly repository: ProductsRepository,
+    @InjectRepository(Product) private readonly products: Repository<Product>,
     private readonly producer: Producer,
+    private readonly primary: PrimaryDatabaseQueue,
     @Inject(SAMPLE_CONFIG) private readonly config: SampleConfig,
   ) {}
 
-  async create(input: NewProduct, options: WriteOptions = {}): Promise<Product & WriteResult> {
-    const product = await this.repository.transaction(async (session) => {
-      const created = this.repository.insert(session, input);
-      await this.delayMessage(created.id);
-      return created;
+  create(input: NewProduct, options: WriteOptions = {}): Promise<Product & WriteResult> {
+    return this.primary.exclusive(async () => {
+      // save() fills in the id, version and time on this object, even when the commit "crashes".
+      const product = this.products.create(input);
+      const result = await this.write(options, () => this.products.save(product));
+      if (result.healsAfterDelay) this.logCrash([product.id]);
+      return { ...product, ...result };
     });
-    return { ...product, ...(await this.queueAfterCommit([product.id], options)) };
   }
 
-  async update(id: number, changes: ProductChanges, options: WriteOptions = {}): Promise<Product & WriteResult> {
-    const product = await this.repository.transaction(async (session) => {
-      this.findOrThrow(session, id);
-      await this.delayMessage(id);
-      this.repository.update(session, [id], changes);
-      return this.findOrThrow(session, id);
+  update(id: number, changes: ProductChanges, options: WriteOptions = {}): Promise<Product & WriteResult> {
+    return this.primary.exclusive(async () => {
+      const product = this.products.merge(await this.findOrThrow(id), changes);
+      const result = await this.write(options, () => this.products.save(product));
+      if (result.healsAfterDelay) this.logCrash([id]);
+      return { ...product, ...result };
     });
-    return { ...product, ...(await this.queueAfterCommit([id], options)) };
   }
 
-  async remove(id: number, options: WriteOptions = {}): Promise<{ id: number } & WriteResult> {
-    await this.repository.transaction(async (session) => {
-      this.findOrThrow(session, id);
-      await this.delayMessage(id);
-      this.repository.remove(session, id);
+  remove(id: number, options: WriteOptions = {}): Promise<{ id: number } & WriteResult> {
+    return this.primary.exclusive(async () => {
+      const product = await this.findOrThrow(id);
+      const result = await this.write(options, () => this.products.remove(product));
+      if (result.healsAfterDelay) this.logCrash([id]);
+      return { id, ...result };
     });
-    return { id, ...(await this.queueAfterCommit([id], options)) };
   }
 
   /**
-   * One UPDATE for many products (no per-record hook sees it), wrapped in `Producer.bulk`:
-   * delay messages for every id, the UPDATE, then the immediate messages.
+   * One UPDATE for many products, which TypeORM's entity events do not see, so it is wrapped
+   * in `redstreamBulk` (the gem's `find_in_batches` + `Producer#bulk`): per batch the delay
+   * messages, the UPDATE, then the immediate messages.
    */
-  async bulkUpdate(
+  bulkUpdate(
     ids: readonly number[],
     changes: ProductChanges,
     options: WriteOptions = {},
   ): Promise<{ updated: number[] } & WriteResult> {
-    const existing = (await this.repository.findByIds(ids)).map((product) => product.id);
-    const messages: ProductMessage[] = existing.map((id) => ({ id }));
-    const crash = this.crashes(options);
-    try {
-      await this.producer.bulk(PRODUCTS_STREAM, messages, () =>
-        this.repository
-          .transaction((session) => {
-            this.repository.update(session, existing, changes);
-          })
-          .then(() => {
-            if (crash) throw new SimulatedCrash();
-          }),
-      );
-    } catch (error) {
-      if (!(error instanceof SimulatedCrash)) throw error;
-      this.logCrash(existing);
-      return { updated: existing, healsAfterDelay: true };
-    }
-    return { updated: existing, healsAfterDelay: false };
+    return this.primary.exclusive(async () => {
+      const updated: number[] = [];
+      try {
+        await redstreamBulk(this.producer, this.products, { id: In(ids) }, async (batch) => {
+          const batchIds = batch.map((product) => product.id);
+          // Outside a transaction (TypeORM runs an UPDATE without one), so no commit hook can
+          // "crash" it: the write itself stops redstreamBulk before the immediate messages.
+          await this.products.update({ id: In(batchIds) }, changes);
+          updated.push(...batchIds);
+          if (this.crashes(options)) throw new SimulatedCrash();
+        });
+      } catch (error) {
+        if (!(error instanceof SimulatedCrash)) throw error;
+        this.logCrash(updated);
+        return { updated, healsAfterDelay: true };
+      }
+      return { updated, healsAfterDelay: false };
+    });
   }
 
-  async findById(id: number): Promise<Product> {
-    const product = await this.repository.findById(id);
+  findById(id: number): Promise<Product> {
+    return this.primary.exclusive(() => this.findOrThrow(id));
+  }
+
+  count(): Promise<number> {
+    return this.primary.exclusive(() => this.products.count());
+  }
+
+  // Only inside the queue.
+  private async findOrThrow(id: number): Promise<Product> {
+    const product = await this.products.findOneBy({ id });
     if (!product) throw new NotFoundException(`No product ${id}`);
     return product;
   }
 
-  private findOrThrow(session: SqlSession, id: number): Product {
-    const product = this.repository.findIn(session, id);
-    if (!product) throw new NotFoundException(`No product ${id}`);
-    return product;
-  }
-
-  // Inside the transaction, before COMMIT: if it fails, the transaction rolls back, so there
-  // is never a committed change without a delay message.
-  private async delayMessage(id: number): Promise<void> {
-    await this.producer.delay(PRODUCTS_STREAM, { id } satisfies ProductMessage);
-  }
-
-  private async queueAfterCommit(ids: number[], options: WriteOptions): Promise<WriteResult> {
-    if (this.crashes(options)) {
-      this.logCrash(ids);
-      return { healsAfterDelay: true };
-    }
+  // A SimulatedCrash comes after the COMMIT, and after TypeORM has written the database file
+  // (it saves when it releases its query runner): the change is stored, only its immediate
+  // message is missing.
+  private async write(options: WriteOptions, work: () => Promise<unknown>): Promise<WriteResult> {
     try {
-      await this.producer.queue(
-        PRODUCTS_STREAM,
-        ids.map((id): ProductMessage => ({ id })),
-      );
+      await simulatingCrash(this.crashes(options), work);
       return { healsAfterDelay: false };
     } catch (error) {
-      // The change is committed; failing the request now would only invite a retry of a
-      // write that succeeded. The delay message delivers it after the delay.
-      this.logger.warn(
-        `Immediate message for products ${ids.join(', ')} failed (${(error as Error).message}); ` +
-          `the Delayer delivers them in ${this.config.delayMs} ms`,
-      );
+      if (!(error instanceof SimulatedCrash)) throw error;
       return { healsAfterDelay: true };
     }
   }

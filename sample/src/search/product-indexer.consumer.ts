@@ -1,8 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, Repository } from 'typeorm';
 import { RedstreamConsumer, RedstreamMessage } from '../../../lib';
-import type { ProductMessage } from '../products/product.entity';
+import { PrimaryDatabaseQueue } from '../database/primary-database-queue.service';
+import { Product, ProductMessage } from '../products/product.entity';
 import { INDEXER_CONSUMER, PRODUCTS_STREAM } from '../products/products.constants';
-import { ProductsRepository } from '../products/products.repository';
 import { SearchIndexService } from './search-index.service';
 
 /**
@@ -15,7 +17,8 @@ export class ProductIndexer {
   private readonly logger = new Logger(ProductIndexer.name);
 
   constructor(
-    private readonly products: ProductsRepository,
+    @InjectRepository(Product) private readonly products: Repository<Product>,
+    private readonly primary: PrimaryDatabaseQueue,
     private readonly searchIndex: SearchIndexService,
   ) {}
 
@@ -31,7 +34,8 @@ export class ProductIndexer {
         );
     }
     if (ids.size === 0) return;
-    const current = await this.products.findByIds([...ids]);
+    // In the queue: committed rows only, never those of a write still waiting for Redis.
+    const current = await this.primary.exclusive(() => this.products.findBy({ id: In([...ids]) }));
     const existing = new Set(current.map((product) => product.id));
     const deleted = [...ids].filter((id) => !existing.has(id));
     // A throw here makes the library retry the same batch after a backoff; nothing is lost.

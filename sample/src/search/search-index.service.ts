@@ -1,10 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SEARCH_DATABASE } from '../database/database.constants';
 import type { SqliteDatabase, SqlRow } from '../database/sqlite-database';
-import { Product, productFromRow } from '../products/product.entity';
+import type { Product } from '../products/product.entity';
 
 /** A search hit: the product as the index last saw it. */
-export interface SearchHit extends Product {
+export interface SearchHit {
+  id: number;
+  name: string;
+  description: string;
+  price: number;
+  featured: boolean;
+  /** The product's `updatedAt` as the index holds it (ISO time). */
+  updatedAt: string;
   /** When the indexer wrote this version. */
   indexedAt: string;
 }
@@ -51,7 +58,7 @@ export class SearchIndexService {
             product.description,
             product.price,
             product.featured ? 1 : 0,
-            product.updatedAt,
+            product.updatedAt.toISOString(),
             indexedAt,
           ],
         );
@@ -96,5 +103,13 @@ export class SearchIndexService {
 }
 
 function hitFromRow(row: SqlRow): SearchHit {
-  return { ...productFromRow(row), indexedAt: String(row.indexed_at) };
+  return {
+    id: Number(row.id),
+    name: String(row.name),
+    description: String(row.description),
+    price: Number(row.price),
+    featured: Number(row.featured) === 1,
+    updatedAt: String(row.updated_at),
+    indexedAt: String(row.indexed_at),
+  };
 }

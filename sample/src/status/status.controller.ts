@@ -2,7 +2,7 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { Redstream } from '../../../lib';
 import { INDEXER_CONSUMER, PRODUCTS_STREAM } from '../products/products.constants';
 import { DelayerStats, ProductsDelayer } from '../products/products.delayer';
-import { ProductsRepository } from '../products/products.repository';
+import { ProductsService } from '../products/products.service';
 import { SAMPLE_CONFIG, SampleConfig } from '../sample-config';
 import { SearchIndexService } from '../search/search-index.service';
 
@@ -21,7 +21,7 @@ export interface SampleStatus {
 @Controller('status')
 export class StatusController {
   constructor(
-    private readonly products: ProductsRepository,
+    private readonly products: ProductsService,
     private readonly searchIndex: SearchIndexService,
     private readonly delayer: ProductsDelayer,
     private readonly redstream: Redstream,
