@@ -62,7 +62,13 @@ async function runBench(options) {
     for (const scenario of selected) {
       const count = scenario.count(quick);
       const runs = { library: [], baseline: [] };
-      const scenarioRounds = scenario.rounds ?? rounds;
+      const scenarioRounds = scenario.rounds ?? rounds * (scenario.roundsFactor ?? 1);
+      if (!quick && !scenario.rounds) {
+        // Untimed warm-up of both sides, so that neither pays for the JIT in its first run.
+        const warmUpCount = Math.max(1, Math.round(count / 10));
+        if (scenario.paired) await scenario.paired(ctx, warmUpCount);
+        else for (const side of ['library', 'baseline']) await scenario[side]?.(ctx, warmUpCount);
+      }
       for (let round = 0; round < scenarioRounds; round++) {
         // Alternate which side goes first, so that a drift in machine load hits both alike.
         if (typeof globalThis.gc === 'function') globalThis.gc();
@@ -119,14 +125,14 @@ function formatTable(report) {
   const lines = [
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB; ${m.os}; Node ${m.node}, Redis ${m.redis}, ` +
       `ioredis ${m.ioredis}, BullMQ ${m.bullmq}; load average at start ${m.loadAverageAtStart.join(' ')}`,
-    `Mode: ${report.mode}, medians of ${Math.max(...report.results.map((r) => r.runs))} alternating runs, ${report.durationS} s`,
+    `Mode: ${report.mode}; library and baseline runs alternate, figures are medians; ${report.durationS} s`,
     '',
-    '| what | library | baseline | unit | library/baseline | target | met |',
-    '|---|---:|---:|---|---:|---|---|',
+    '| what | library | baseline | unit | library/baseline | target | met | runs |',
+    '|---|---:|---:|---|---:|---|---|---:|',
   ];
   for (const r of report.results) {
     lines.push(
-      `| ${r.name} | ${r.library} | ${r.baseline ?? '—'} | ${r.unit} | ${r.ratio ?? '—'} | ${r.target} | ${r.met ? 'yes' : 'NO'} |`,
+      `| ${r.name} | ${r.library} | ${r.baseline ?? '—'} | ${r.unit} | ${r.ratio ?? '—'} | ${r.target} | ${r.met ? 'yes' : 'NO'} | ${r.runs} |`,
     );
   }
   lines.push('', 'What each row measures:');

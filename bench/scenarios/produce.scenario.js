@@ -88,6 +88,8 @@ const concurrentWrites = {
   name: 'concurrent single writes',
   what: (n) => `${n} concurrent queue(stream, {id}) vs the same XADDs in one ioredis pipeline`,
   count: (quick) => (quick ? 5_000 : 20_000),
+  // A run takes a fraction of a second, so a burst of load elsewhere sways it: more runs.
+  roundsFactor: 3,
   metrics: [{ key: 'rate', unit: 'msg/s', target: { atLeast: 0.7 } }],
   library: (ctx, n) =>
     withEngine(ctx, async (redstream) => {
