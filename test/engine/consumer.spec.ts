@@ -223,6 +223,18 @@ describe('Consumer', () => {
     }
   });
 
+  it('returns from stop() at once while the read after a commit blocks', async () => {
+    const [id] = await queue(1);
+    const worker = consumer({ blockMs: 10_000 });
+    worker.start();
+    await waitFor(async () => (await committed()) === id);
+    await sleep(100); // the next read (started with the commit) is blocking now
+    const started = Date.now();
+    await worker.stop();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(await admin.exists(lockKey())).toBe(0);
+  });
+
   it('returns from stop() at once while standing by with a long poll', async () => {
     const active = consumer({});
     active.start();
