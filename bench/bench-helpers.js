@@ -15,10 +15,12 @@ async function connectRaw(url) {
   return client;
 }
 
-/** A connected engine (its first command is not part of any timing). */
+/** A connected engine: connection set-up is not part of any timing. */
 async function createEngine(ctx, namespace) {
   const redstream = new ctx.engine.Redstream({ redis: ctx.redisUrl, namespace, logger: ctx.engine.silentLogger });
   await redstream.client.ping();
+  // Producers write on a connection of their own (in builds that have one).
+  await redstream.connections.producerClient?.().ping();
   return redstream;
 }
 
