@@ -9,9 +9,10 @@
 #    and our published types, and run by `node --test`: NestJS 12 reaches the CommonJS library
 #    through Node 20.19+'s require(esm), and the tests assert one copy of NestJS, rxjs and
 #    reflect-metadata across that boundary.
-# 2. The Nest e2e specs under Jest (jest.nest12.config.js): Jest's loader cannot require ESM on
-#    Node 20, so babel-jest compiles NestJS 12's ESM to CommonJS and moduleNameMapper points every
-#    `@nestjs/*` (for the tests and lib/ alike) at .nest12/. Wider, but not Node's own loader.
+# 2. Every spec that touches Nest (test/nest/, the TypeORM module, the sample app) under Jest
+#    (jest.nest12.config.js): Jest's loader cannot require ESM on Node 20, so babel-jest compiles
+#    NestJS 12's ESM to CommonJS and moduleNameMapper points every `@nestjs/*` (for the tests and
+#    lib/ alike) at .nest12/. Wider coverage, but not Node's own loader.
 #
 # .nest12/ is git-ignored and reinstalled only when the lockfile changes. Set
 # REDSTREAM_SKIP_BUILD=1 when dist/ is fresh (CI builds just before). With
@@ -52,7 +53,7 @@ cp test/support/redis-server.ts "$harness/src/support/"
 cp test/nest12/app/tsconfig.json "$harness/tsconfig.json"
 node_modules/.bin/tsc -p "$harness/tsconfig.json"
 
-step "Nest e2e specs under Jest with NestJS 12 (jest.nest12.config.js)"
+step "the Nest specs under Jest with NestJS 12 (jest.nest12.config.js)"
 jest_args=(--config jest.nest12.config.js)
 [ -n "$results" ] && jest_args+=(--json --outputFile="$results/jest-nest12.json")
 node_modules/.bin/jest "${jest_args[@]}"

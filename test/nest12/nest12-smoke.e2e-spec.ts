@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { Injectable } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { Producer, Redstream, RedstreamConsumer, RedstreamMessage, RedstreamModule } from '../../lib';
 import { testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
@@ -31,6 +32,8 @@ describe('NestJS 12 under Jest', () => {
     expect(installedMajor('@nestjs/common')).toBe(12);
     expect(installedMajor('@nestjs/core')).toBe(12);
     expect(installedMajor('@nestjs/testing')).toBe(12);
+    // lib/ got its @nestjs/core from the same mapping, or this class would be another copy.
+    expect(Reflect.getMetadata('imports', RedstreamModule)).toContain(DiscoveryModule);
   });
 
   it('boots RedstreamModule and a decorated consumer receives a produced message', async () => {
