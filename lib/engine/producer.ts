@@ -5,7 +5,6 @@ import {
   RedstreamTimeoutError,
 } from './errors';
 import type { ProducerOptions, QueueOptions } from './interfaces/producer-options.interface';
-import type { RedstreamPayload } from './interfaces/redstream-message.interface';
 import type { RedisClient } from './redis-connection';
 import type { RedstreamContext } from './redstream-context';
 import { validateStreamName } from './redstream-keys';
@@ -125,11 +124,7 @@ export class Producer {
    * Writes messages for immediate retrieval. With `delayMessageIds`, deletes those delay
    * messages in the same round trip. Resolves with the new entry ids.
    */
-  queue(
-    stream: string,
-    payloads: RedstreamPayload | readonly RedstreamPayload[],
-    options?: QueueOptions,
-  ): Promise<string[]> {
+  queue(stream: string, payloads: object | readonly object[], options?: QueueOptions): Promise<string[]> {
     try {
       const keys = this.keysOf(stream);
       const encoded = encodeAll(payloads);
@@ -148,7 +143,7 @@ export class Producer {
   }
 
   /** Writes delay messages (re-queued by the Delayer after its delay); resolves with their ids. */
-  async delay(stream: string, payloads: RedstreamPayload | readonly RedstreamPayload[]): Promise<string[]> {
+  async delay(stream: string, payloads: object | readonly object[]): Promise<string[]> {
     const keys = this.keysOf(stream);
     const encoded = encodeAll(payloads);
     const wait = this.wait;
@@ -168,7 +163,7 @@ export class Producer {
    * no immediate message is written, the delay messages stay (the Delayer will heal
    * whatever part of the write did commit) and the error propagates.
    */
-  async bulk<T>(stream: string, payloads: readonly RedstreamPayload[], write: () => T | Promise<T>): Promise<T> {
+  async bulk<T>(stream: string, payloads: readonly object[], write: () => T | Promise<T>): Promise<T> {
     const delayIds = await this.delay(stream, payloads);
     const result = await write();
     await this.queue(stream, payloads, this.deleteDelayMessagesOnQueue ? { delayMessageIds: delayIds } : {});
@@ -335,7 +330,7 @@ export class Producer {
 
 const NO_COMMANDS: readonly Command[] = [];
 
-function encode(payload: RedstreamPayload): string {
+function encode(payload: object): string {
   const json = payload !== null && typeof payload === 'object' ? JSON.stringify(payload) : undefined;
   // 123 is '{': a Date, an array or a toJSON() returning a non-object would make every
   // consumer skip the entry as bad.
@@ -348,10 +343,10 @@ function encode(payload: RedstreamPayload): string {
 }
 
 /** Validates every payload before anything is written: a bad one fails the whole call. */
-function encodeAll(payloads: RedstreamPayload | readonly RedstreamPayload[]): string[] {
-  if (!Array.isArray(payloads)) return [encode(payloads as RedstreamPayload)];
+function encodeAll(payloads: object | readonly object[]): string[] {
+  if (!Array.isArray(payloads)) return [encode(payloads)];
   const encoded = new Array<string>(payloads.length);
-  for (let i = 0; i < payloads.length; i++) encoded[i] = encode(payloads[i] as RedstreamPayload);
+  for (let i = 0; i < payloads.length; i++) encoded[i] = encode(payloads[i] as object);
   return encoded;
 }
 

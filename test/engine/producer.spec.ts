@@ -51,6 +51,18 @@ describe('Producer', () => {
     expect(await admin.exists(delayKey())).toBe(0);
   });
 
+  it('accepts payloads typed with an interface, not only records', async () => {
+    interface ProductRef {
+      id: number;
+      sku: string;
+    }
+    const ref: ProductRef = { id: 7, sku: 'A-7' };
+    const refs: ProductRef[] = [ref, { id: 8, sku: 'A-8' }];
+    await producer.queue('products', ref);
+    await producer.bulk('products', refs, () => undefined);
+    expect((await entries(streamKey())).map((entry) => entry.payload)).toEqual([ref, ...refs]);
+  });
+
   it('writes delay messages to the delay stream and resolves with their ids', async () => {
     const ids = await producer.delay('products', [{ id: 1 }, { id: 2 }]);
     expect(await entries(delayKey())).toEqual([
