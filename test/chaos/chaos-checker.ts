@@ -101,6 +101,8 @@ export interface ChaosReport {
     faults: Partial<Record<FaultKind, number>>;
     names: Record<string, NameFigures>;
     takeover: Partial<Record<FaultKind, LagFigures>>;
+    /** From the end of a fault to the next commit of each consumer name (progress again). */
+    recovery: Partial<Record<FaultKind, LagFigures>>;
   };
 }
 
@@ -175,6 +177,17 @@ export function checkHistory(history: ChaosHistory): ChaosReport {
   }
   for (const [kind, values] of Object.entries(lags)) takeover[kind as FaultKind] = lagFigures(values);
 
+  const recoveries: Partial<Record<FaultKind, number[]>> = {};
+  for (const fault of history.faults) {
+    const end = fault.until ?? fault.t;
+    for (const name of history.consumerNames) {
+      const next = history.events[name]?.find((event) => event.ev === 'committed' && event.t > end);
+      if (next) (recoveries[fault.kind] ??= []).push(next.t - end);
+    }
+  }
+  const recovery: Partial<Record<FaultKind, LagFigures>> = {};
+  for (const [kind, values] of Object.entries(recoveries)) recovery[kind as FaultKind] = lagFigures(values);
+
   if (!history.converged) violations.push('the consumers did not catch up with the stream by the end of the run');
   if (history.leftovers.length > 0) violations.push(`processes left running: ${history.leftovers.join(', ')}`);
   return {
@@ -186,6 +199,7 @@ export function checkHistory(history: ChaosHistory): ChaosReport {
       faults,
       names,
       takeover,
+      recovery,
     },
   };
 }
@@ -341,6 +355,11 @@ export function formatReport(report: ChaosReport, history: ChaosHistory): string
         `(lock ttl ${history.lockTtlMs} ms, standby poll ${history.standbyPollMs} ms)`,
     );
   }
+  lines.push(
+    `progress again after a fault (next commit per name; median/max ms): ${Object.entries(figures.recovery)
+      .map(([kind, lag]) => `${kind} ${lag.medianMs}/${lag.maxMs}`)
+      .join(', ')}`,
+  );
   lines.push(report.ok ? 'RESULT: OK, no violation' : `RESULT: ${report.violations.length} violation(s)`);
   for (const violation of report.violations) lines.push(`  VIOLATION ${violation}`);
   return lines;

@@ -54,6 +54,8 @@ export interface ChaosOptions {
   convergeTimeoutMs: number;
   /** The compiled library (`dist/`) the app processes require. */
   dist: string;
+  /** App processes as NestJS applications (RedstreamModule, decorators) or on the bare engine. */
+  app: 'nest' | 'engine';
   /** Progress lines; the report is printed by the caller. */
   log: (line: string) => void;
   /** Keep the run directory (logs, AOF) after a passing run. Failing runs always keep it. */
@@ -86,6 +88,7 @@ const TIMING = {
 };
 
 export const FULL_RUN: Omit<ChaosOptions, 'dist' | 'log'> = {
+  app: 'nest',
   messages: 12_000,
   ratePerSec: 80,
   seed: 20261124,
@@ -203,7 +206,7 @@ class ChaosRun {
     });
 
     const plan = this.faultPlan();
-    this.say(`fault plan: ${plan.join(', ')}`);
+    this.say(`${o.app === 'nest' ? 'NestJS' : 'engine'} app processes; fault plan: ${plan.join(', ')}`);
     let finished = false;
     void producerDone.finally(() => (finished = true)).catch(() => undefined);
     for (const kind of plan) {
@@ -249,7 +252,7 @@ class ChaosRun {
     const o = this.options;
     const proc = `${name}-${this.nextProc++}`;
     const child = this.forkFixture(
-      'consumer-app.js',
+      o.app === 'nest' ? 'nest-app.js' : 'consumer-app.js',
       proc,
       this.appConfig(proc, {
         name,
@@ -689,8 +692,8 @@ function sleep(ms: number): Promise<void> {
 }
 
 /**
- * The compiled engine for the app processes: `dist/` when it is newer than every file of
- * `lib/engine`, or else a private build, so that a stale or half-rewritten `dist/` of another
+ * The compiled library for the app processes: `dist/` when it is newer than every file of
+ * `lib/`, or else a private build, so that a stale or half-rewritten `dist/` of another
  * build cannot decide the result.
  */
 export function compiledLibrary(root: string, log: (line: string) => void): { dist: string; dispose: () => void } {
@@ -702,12 +705,12 @@ export function compiledLibrary(root: string, log: (line: string) => void): { di
         entry.isDirectory() ? newest(join(dir, entry.name)) : statSync(join(dir, entry.name)).mtimeMs,
       ),
     );
-  const distIndex = join(dist, 'engine', 'index.js');
-  if (existsSync(distIndex) && statSync(distIndex).mtimeMs >= newest(join(root, 'lib', 'engine'))) {
+  const distIndex = join(dist, 'index.js');
+  if (existsSync(distIndex) && statSync(distIndex).mtimeMs >= newest(join(root, 'lib'))) {
     return { dist, dispose: () => undefined };
   }
   const out = mkdtempSync(join(tmpdir(), 'redstream-chaos-dist-'));
-  log(`dist/ is missing or older than lib/engine: compiling a private copy into ${out}`);
+  log(`dist/ is missing or older than lib/: compiling a private copy into ${out}`);
   spawnSync(
     process.execPath,
     [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', out],
@@ -721,6 +724,6 @@ export function compiledLibrary(root: string, log: (line: string) => void): { di
   for (const file of readdirSync(scripts).filter((name) => name.endsWith('.lua'))) {
     spawnSync('cp', [join(scripts, file), join(out, 'engine', 'scripts', file)]);
   }
-  if (!existsSync(join(out, 'engine', 'index.js'))) throw new Error(`compiling lib/ into ${out} failed`);
+  if (!existsSync(join(out, 'index.js'))) throw new Error(`compiling lib/ into ${out} failed`);
   return { dist: out, dispose: () => rmSync(out, { recursive: true, force: true }) };
 }

@@ -1,6 +1,7 @@
 // `npm run chaos`: builds dist/ (the npm script does), then runs the full chaos soak against it
 // and exits non-zero on any violation. Options: --short (the jest variant's size), --seed N,
-// --messages N, --rate N (ids per second), --keep (keep logs and AOF of a passing run).
+// --messages N, --rate N (ids per second), --app nest|engine (app processes as NestJS
+// applications, the default, or on the bare engine), --keep (keep logs and AOF of a passing run).
 require('../support/ts-register.js');
 const path = require('node:path');
 const { runChaos, FULL_RUN, SHORT_RUN, compiledLibrary } = require('./chaos-harness.ts');
@@ -17,6 +18,7 @@ async function main() {
     seed: Number(argument('seed') ?? base.seed),
     messages: Number(argument('messages') ?? base.messages),
     ratePerSec: Number(argument('rate') ?? base.ratePerSec),
+    app: argument('app') ?? base.app,
     keepDir: process.argv.includes('--keep'),
     log: (line) => console.log(line),
   };
