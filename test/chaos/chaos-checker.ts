@@ -71,6 +71,8 @@ export interface ChaosHistory {
   faults: FaultRecord[];
   /** Problems the witness saw while the run was going (trim ahead of a consumer, offset moving back). */
   witnessViolations: string[];
+  /** How many atomic snapshots (first entry, offsets) the witness checked during the run. */
+  witnessSnapshots?: number;
   /** Processes still running after shutdown. */
   leftovers: string[];
   /** Whether every consumer caught up with the stream and the delay stream drained at the end. */
@@ -333,6 +335,21 @@ function checkFencing(name: string, history: ChaosHistory, events: ConsumerEvent
   }
 }
 
+/** The end-of-run checks as printed, each with the violations that fail it. */
+const CHECKS: [label: string, fails: RegExp][] = [
+  ['no acknowledged write lost, no phantom entry', /lost writes|phantom|not in the stream/],
+  ['every entry handled at least once by each consumer name', /entries never handled|did not catch up/],
+  [
+    'stream order per owner: no skip, no out-of-order first delivery',
+    /skipped entries|out of stream order|went back without/,
+  ],
+  ['duplicates at most one batch per failover', /re-handled|duplicate deliveries exceed|went back \d+ entries/],
+  ['stale (SIGSTOPped) owners fenced; no offset ever moved back', /stale owner|moved back/],
+  ['the trimmer removed nothing uncommitted', /trimmer deleted/],
+  ['takeover within lock ttl + standby poll + slack', /takeover/],
+  ['graceful stops; no process left running', /did not (exit|stop)|processes left running/],
+];
+
 /** The report as lines for the console. */
 export function formatReport(report: ChaosReport, history: ChaosHistory): string[] {
   const { figures } = report;
@@ -360,6 +377,13 @@ export function formatReport(report: ChaosReport, history: ChaosHistory): string
       .map(([kind, lag]) => `${kind} ${lag.medianMs}/${lag.maxMs}`)
       .join(', ')}`,
   );
+  for (const [label, fails] of CHECKS) {
+    const failed = report.violations.filter((violation) => fails.test(violation)).length;
+    const detail = label.startsWith('the trimmer') ? ` (${history.witnessSnapshots ?? 0} snapshots)` : '';
+    lines.push(
+      `check ${failed === 0 ? 'OK    ' : 'FAILED'} ${label}${detail}${failed ? `: ${failed} violation(s)` : ''}`,
+    );
+  }
   lines.push(report.ok ? 'RESULT: OK, no violation' : `RESULT: ${report.violations.length} violation(s)`);
   for (const violation of report.violations) lines.push(`  VIOLATION ${violation}`);
   return lines;

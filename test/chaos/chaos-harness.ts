@@ -160,6 +160,7 @@ class ChaosRun {
   private producerExit?: Promise<number | null>;
   private nextProc = 1;
   private readonly lastOffsets = new Map<string, string>();
+  private snapshots = 0;
 
   constructor(private readonly options: ChaosOptions) {
     this.random = new SeededRandom(options.seed);
@@ -497,6 +498,7 @@ class ChaosRun {
     multi.get(this.key(`offset:${this.stream}.delay:delayer`));
     const results = await multi.exec();
     if (!results || results.some(([error]) => error)) return;
+    this.snapshots++;
     const first = (results[0][1] as [string, string[]][])[0]?.[0];
     const offsets = results.slice(1).map(([, value]) => value as string | null);
     [...names, 'delayer'].forEach((name, index) => {
@@ -633,6 +635,7 @@ class ChaosRun {
       events,
       faults: this.faults,
       witnessViolations: this.witnessViolations,
+      witnessSnapshots: this.snapshots,
       leftovers,
       converged,
     };
