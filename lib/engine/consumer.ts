@@ -26,11 +26,12 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     const stream = validateStreamName(options.stream);
     const name = validateConsumerName(options.name);
     const label = `Consumer ${stream}:${name}`;
-    super(context, stream, name, consumerLockName(stream, name), options, label);
+    // Validated before the worker is built, which creates the Redis connections.
     if (typeof options.handler !== 'function') throw new RedstreamConfigError(`${label}: handler must be a function`);
     if (options.handlerTimeoutMs !== undefined && !(options.handlerTimeoutMs > 0)) {
       throw new RedstreamConfigError(`${label}: handlerTimeoutMs must be a positive number of ms`);
     }
+    super(context, stream, name, consumerLockName(stream, name), options, label);
     this.stream = stream;
     this.handler = options.handler;
     this.handlerTimeoutMs = options.handlerTimeoutMs;

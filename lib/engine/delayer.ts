@@ -30,6 +30,8 @@ export class Delayer extends StreamWorker {
     const stream = validateStreamName(options.stream);
     const label = `Delayer ${stream}`;
     const readStream = delayStreamName(stream);
+    // Validated before the worker is built, which creates the Redis connections.
+    const delayMs = durationToMs(options.delay, `${label}: delay`);
     super(
       context,
       readStream,
@@ -39,7 +41,7 @@ export class Delayer extends StreamWorker {
       label,
     );
     this.stream = stream;
-    this.delayMs = durationToMs(options.delay, `${label}: delay`);
+    this.delayMs = delayMs;
     this.targetKey = context.keys.stream(stream);
     this.onDue = options.onDue;
   }

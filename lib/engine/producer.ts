@@ -109,7 +109,6 @@ export class Producer {
     private readonly context: RedstreamContext,
     options: ProducerOptions = {},
   ) {
-    this.client = context.connections.producerClient();
     this.sliceSize = positive(options.sliceSize ?? 250, 'Producer: sliceSize');
     this.commandTimeoutMs = positive(options.commandTimeoutMs ?? 5_000, 'Producer: commandTimeoutMs');
     this.deleteDelayMessagesOnQueue = options.deleteDelayMessagesOnQueue ?? false;
@@ -118,6 +117,8 @@ export class Producer {
       positive(options.wait.timeoutMs, 'Producer: wait.timeoutMs');
       this.wait = { ...options.wait };
     }
+    // Last: the options are valid before a connection is created for them.
+    this.client = context.connections.producerClient();
   }
 
   /**

@@ -22,8 +22,11 @@ export type RedisConnection = string | RedisOptions | RedisClient;
 export const DEFAULT_SOCKET_TIMEOUT_MS = 10_000;
 
 // Owned connections fail a command after a few reconnect attempts instead of queueing it for
-// ever: every caller of ours retries with backoff and logs, so an outage is visible.
+// ever: every caller of ours retries with backoff and logs, so an outage is visible. They
+// connect on their first command, so an application whose bootstrap fails before anything
+// was sent (a Producer is constructed early) leaves no socket open that keeps it alive.
 const OWNED_DEFAULTS: RedisOptions = {
+  lazyConnect: true,
   maxRetriesPerRequest: 3,
   enableAutoPipelining: true,
   socketTimeout: DEFAULT_SOCKET_TIMEOUT_MS,

@@ -4,7 +4,7 @@ import Redis from 'ioredis';
 import { RedstreamConfigError, RedstreamConsumer, RedstreamDelayer, RedstreamMessage } from '../../lib';
 import type { RedstreamConsumerOptions, RedstreamDelayerOptions, RedstreamModuleOptions } from '../../lib';
 import { RedisServerHandle, startRedisServer } from '../support/redis-server';
-import { waitFor } from '../support/test-redis';
+import { sleep, waitFor } from '../support/test-redis';
 import { compileRedstreamApp } from './nest-test-helpers';
 
 let server: RedisServerHandle;
@@ -238,5 +238,20 @@ describe('RedstreamModule bootstrap errors name Class.method', () => {
         message,
       );
     }
+  });
+  it('leaves no Redis connection open when another provider fails the bootstrap', async () => {
+    @Injectable()
+    class FailingRepository {
+      onModuleInit(): void {
+        throw new Error('database unreachable');
+      }
+    }
+    const Indexer = consumerClass('HealthyIndexer', { stream: 'products', name: 'indexer' });
+    const app = await compileRedstreamApp({ providers: [Indexer, FailingRepository], options: { redis: server.url } });
+    await expect(app.init()).rejects.toThrow('database unreachable');
+    // The Producer and the engine were created; owned connections open on their first
+    // command, so none was opened and nothing keeps the process alive.
+    await sleep(200);
+    expect(await connectedClients()).toBe(1);
   });
 });

@@ -71,10 +71,9 @@ describe('engine options errors', () => {
     expect(create).toThrow(message);
   });
 
-  // Known engine bug (reported): these options are checked only after the constructor took the
-  // shared connection, so a rejected option still leaves a connection retrying until close().
-  // `it.failing` keeps the suite green and turns red once the engine validates first.
-  it.failing.each([
+  // A rejected option must not leave a connection behind that retries until close(): options
+  // are validated before any connection is created, and connections open on first use.
+  it.each([
     [
       'Consumer handler',
       () => redstream.consumer({ stream: 'products', name: 'indexer', handler: undefined as never }),
@@ -82,7 +81,7 @@ describe('engine options errors', () => {
     ['Consumer handlerTimeoutMs', () => redstream.consumer({ stream: 'p', name: 'n', handler, handlerTimeoutMs: 0 })],
     ['Delayer delay', () => redstream.delayer({ stream: 'products', delay: 'soon' })],
     ['Producer sliceSize', () => redstream.producer({ sliceSize: 0 })],
-  ])('known bug: an invalid %s still opens a Redis connection', async (_label, create) => {
+  ])('an invalid %s opens no Redis connection', async (_label, create) => {
     expect(create).toThrow(RedstreamConfigError);
     await expectNoConnectionAttempt();
   });
