@@ -12,6 +12,9 @@ import { consoleLogger, RedstreamContext } from './redstream-context';
 import { RedstreamKeys, validateConsumerName, validateStreamName } from './redstream-keys';
 import { Trimmer } from './trimmer';
 
+/** How long `Redstream.close()` waits for handlers in flight by default, in ms. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+
 /**
  * The engine without Nest: one per application and Redis. It owns the connections and
  * creates producers, consumers, delayers and trimmers that share them.
@@ -30,6 +33,8 @@ export class Redstream implements RedstreamContext {
   readonly connections: RedisConnectionFactory;
   readonly logger;
   private closing?: Promise<void>;
+  /** Workers created here, stopped by `close()` before their connections go. */
+  private readonly workers = new Set<{ stop(): Promise<void> }>();
 
   constructor(options: RedstreamOptions = {}) {
     this.keys = new RedstreamKeys(options.namespace);
@@ -47,15 +52,15 @@ export class Redstream implements RedstreamContext {
   }
 
   consumer<TPayload extends object = RedstreamPayload>(options: ConsumerOptions<TPayload>): Consumer<TPayload> {
-    return new Consumer<TPayload>(this, options);
+    return this.track(new Consumer<TPayload>(this, options));
   }
 
   delayer(options: DelayerOptions): Delayer {
-    return new Delayer(this, options);
+    return this.track(new Delayer(this, options));
   }
 
   trimmer(options: TrimmerOptions): Trimmer {
-    return new Trimmer(this, options);
+    return this.track(new Trimmer(this, options));
   }
 
   /** Number of entries in a stream. */
@@ -86,9 +91,29 @@ export class Redstream implements RedstreamContext {
     await this.client.srem(this.keys.consumerRegistry(validateStreamName(stream)), validateConsumerName(consumer));
   }
 
-  /** Closes the connections this instance opened (a supplied client stays open). Idempotent. */
-  close(): Promise<void> {
-    this.closing ??= this.connections.close();
+  /**
+   * Stops every consumer, delayer and trimmer created here (as their `stop()` does: a batch in
+   * flight finishes and commits), then closes the connections this instance opened; a
+   * supplied client stays open. Waits at most `drainTimeoutMs` (default 10 s) for the
+   * workers before closing the connections; a handler still running then cannot commit, and
+   * its batch is delivered again. Idempotent: later calls return the first call's promise.
+   */
+  close(options: { drainTimeoutMs?: number } = {}): Promise<void> {
+    const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+    // Stopping first matters during an outage: a worker whose connection was closed under it
+    // while reconnecting would wait for ever on a command that never settles.
+    this.closing ??= (async () => {
+      const stopped = Promise.all([...this.workers].map((worker) => worker.stop()));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([stopped, new Promise((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)))]);
+      clearTimeout(timer);
+      await this.connections.close();
+    })();
     return this.closing;
+  }
+
+  private track<TWorker extends { stop(): Promise<void> }>(worker: TWorker): TWorker {
+    this.workers.add(worker);
+    return worker;
   }
 }

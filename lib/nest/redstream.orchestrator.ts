@@ -201,7 +201,8 @@ export class RedstreamOrchestrator implements OnApplicationBootstrap, BeforeAppl
 
   /** Closes the connections of the module (a client supplied in the options stays open). */
   dispose(): Promise<void> {
-    return this.redstream.close();
+    // beforeApplicationShutdown already waited drainTimeoutMs for the workers.
+    return this.redstream.close({ drainTimeoutMs: 0 });
   }
 
   /**
