@@ -712,7 +712,10 @@ export function compiledLibrary(root: string, log: (line: string) => void): { di
   if (existsSync(distIndex) && statSync(distIndex).mtimeMs >= newest(join(root, 'lib'))) {
     return { dist, dispose: () => undefined };
   }
-  const out = mkdtempSync(join(tmpdir(), 'redstream-chaos-dist-'));
+  // Inside the checkout, so that the compiled copy resolves ioredis and Nest from node_modules.
+  const cache = join(root, 'node_modules', '.cache');
+  mkdirSync(cache, { recursive: true });
+  const out = mkdtempSync(join(cache, 'redstream-chaos-dist-'));
   log(`dist/ is missing or older than lib/: compiling a private copy into ${out}`);
   spawnSync(
     process.execPath,
