@@ -8,7 +8,9 @@ import {
   RedstreamLogger,
   silentLogger,
   validateConsumerName,
+  validateNamespace,
   validateStreamName,
+  isRedisClient,
 } from '../engine';
 import type {
   RedstreamConsumerDefaults,
@@ -46,8 +48,8 @@ export interface ResolvedRedstreamModuleOptions {
  */
 export function resolveModuleOptions(options: RedstreamModuleOptions = {}): ResolvedRedstreamModuleOptions {
   return {
-    redis: options.redis ?? DEFAULT_REDIS_URL,
-    namespace: options.namespace,
+    redis: resolveRedis(options.redis),
+    namespace: resolveNamespace(options.namespace),
     logger: resolveLogger(options.logger),
     consumerDefaults: objectOption(options.consumerDefaults, 'consumerDefaults'),
     producer: objectOption(options.producer, 'producer'),
@@ -57,6 +59,32 @@ export function resolveModuleOptions(options: RedstreamModuleOptions = {}): Reso
     autoStart: booleanOption(options.autoStart, 'autoStart', true),
     drainTimeoutMs: resolveDrainTimeout(options.drainTimeoutMs),
   };
+}
+
+function resolveRedis(redis: RedisConnection | undefined): RedisConnection {
+  if (redis === undefined) return DEFAULT_REDIS_URL;
+  if (typeof redis === 'string') {
+    if (!/^rediss?:\/\//.test(redis)) {
+      fail(
+        'redis',
+        `expected a redis:// or rediss:// URL, ioredis options or an ioredis client, got "${redis.replace(/\/\/[^@/]*@/, '//***@')}"`,
+      );
+    }
+    return redis;
+  }
+  if (isRedisClient(redis) || isPlainObject(redis)) return redis;
+  return fail(
+    'redis',
+    `expected a redis:// or rediss:// URL, ioredis options or an ioredis client, got ${JSON.stringify(redis)}`,
+  );
+}
+
+function resolveNamespace(namespace: unknown): string | undefined {
+  try {
+    return validateNamespace(namespace);
+  } catch (error) {
+    return fail('namespace', (error as Error).message);
+  }
 }
 
 function fail(option: string, reason: string): never {
