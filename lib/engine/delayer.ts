@@ -15,10 +15,10 @@ import { StreamWorker } from './stream-worker';
  * is written, the re-queued delay message still brings the change to every consumer.
  *
  * As in the gem, it runs as consumer `delayer` of `<stream>.delay`, with that consumer's
- * offset and lock. Age is measured on the Redis server's clock (TIME), so clock skew
- * between hosts can neither release messages early nor hold them back. Re-queueing,
- * deleting from the delay stream and committing happen in one Lua script: a crash can
- * neither lose nor duplicate a message.
+ * offset and lock. Age is measured on the clock (TIME) of the Redis node that holds the delay
+ * stream and stamped its ids, so clock skew between hosts can neither release messages early
+ * nor hold them back. Re-queueing, deleting from the delay stream and committing happen in
+ * one Lua script: a crash can neither lose nor duplicate a message.
  */
 export class Delayer extends StreamWorker {
   readonly stream: string;
@@ -47,7 +47,10 @@ export class Delayer extends StreamWorker {
   }
 
   protected async processBatch(entries: RawStreamEntry[]): Promise<void> {
-    const [seconds, micros] = (await this.client.time()) as [string | number, string | number];
+    const [seconds, micros] = (await scripts.serverTime.run(this.client, [this.streamKey], [])) as [
+      string | number,
+      string | number,
+    ];
     const dueBefore = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - this.delayMs;
     let dueCount = 0;
     while (dueCount < entries.length && streamIdTimestamp(entries[dueCount][0]) <= dueBefore) dueCount++;

@@ -63,6 +63,18 @@ class WriteRequest {
   }
 }
 
+/**
+ * Requests whose commands may share pipelines, oldest first from `unsentHead` on, and the
+ * pipelines in flight for them. On a single node all requests form one lane; on a Cluster
+ * each key written has a lane of its own, as a pipeline must not span slots.
+ */
+class WriteLane {
+  unsent: WriteRequest[] = [];
+  unsentHead = 0;
+  pipelinesInFlight = 0;
+  sendScheduled = false;
+}
+
 /** The commands `count` commands of `request`, from `start`, that went into one pipeline. */
 interface PipelineSegment {
   request: WriteRequest;
@@ -78,7 +90,9 @@ interface PipelineSegment {
  * Writes from all callers within one tick of the event loop go out together as pipelines of
  * at most `sliceSize` commands, so many concurrent `queue()` calls cost a few round trips,
  * not one each; large arrays are sliced the same way. A few pipelines are in flight at once,
- * and calls made meanwhile queue up, in call order, for the next ones.
+ * and calls made meanwhile queue up, in call order, for the next ones. On a Redis Cluster a
+ * pipeline may only touch one slot, so there the calls are batched per key written (a
+ * `queue()` with `delayMessageIds` needs a hash-tagged stream name, as its XDEL goes along).
  */
 export class Producer {
   private readonly client: RedisClient;
@@ -91,11 +105,9 @@ export class Producer {
   readonly deleteDelayMessagesOnQueue: boolean;
   private readonly wait?: { replicas: number; timeoutMs: number };
   private readonly keyCache = new Map<string, StreamKeys>();
-  /** Requests with commands not yet in a pipeline, oldest first, from `unsentHead` on. */
-  private unsent: WriteRequest[] = [];
-  private unsentHead = 0;
-  private pipelinesInFlight = 0;
-  private sendScheduled = false;
+  /** The only lane on a single node; undefined on a Cluster, which uses `laneByKey`. */
+  private readonly singleLane?: WriteLane;
+  private readonly laneByKey = new Map<string, WriteLane>();
   /**
    * Unsettled requests in call order (settled ones are dropped lazily), from `watchedHead` on:
    * one timer at the oldest deadline bounds them all, instead of a timer per call.
@@ -119,6 +131,7 @@ export class Producer {
     }
     // Last: the options are valid before a connection is created for them.
     this.client = context.connections.producerClient();
+    if ((this.client as { isCluster?: boolean }).isCluster !== true) this.singleLane = new WriteLane();
   }
 
   /**
@@ -199,52 +212,63 @@ export class Producer {
         resolve as (replies: unknown[]) => void,
         reject,
       );
-      this.unsent.push(request);
+      const lane = this.laneFor(streamKey);
+      lane.unsent.push(request);
       this.watch(request);
-      if (!this.sendScheduled && this.pipelinesInFlight < PIPELINES_IN_FLIGHT) {
+      if (!lane.sendScheduled && lane.pipelinesInFlight < PIPELINES_IN_FLIGHT) {
         // Not at once: the calls of this tick share the pipelines.
-        this.sendScheduled = true;
-        process.nextTick(() => this.sendPipelines());
+        lane.sendScheduled = true;
+        process.nextTick(() => this.sendPipelines(lane));
       }
     });
   }
 
-  private sendPipelines(): void {
-    this.sendScheduled = false;
-    while (this.pipelinesInFlight < PIPELINES_IN_FLIGHT && this.unsentHead < this.unsent.length) {
-      this.sendPipeline();
+  private laneFor(streamKey: string): WriteLane {
+    if (this.singleLane) return this.singleLane;
+    let lane = this.laneByKey.get(streamKey);
+    if (!lane) {
+      lane = new WriteLane();
+      this.laneByKey.set(streamKey, lane);
     }
-    if (this.unsentHead === this.unsent.length) {
-      this.unsent = [];
-      this.unsentHead = 0;
-    } else if (this.unsentHead > 1_000 && this.unsentHead * 2 > this.unsent.length) {
-      this.unsent = this.unsent.slice(this.unsentHead);
-      this.unsentHead = 0;
+    return lane;
+  }
+
+  private sendPipelines(lane: WriteLane): void {
+    lane.sendScheduled = false;
+    while (lane.pipelinesInFlight < PIPELINES_IN_FLIGHT && lane.unsentHead < lane.unsent.length) {
+      this.sendPipeline(lane);
+    }
+    if (lane.unsentHead === lane.unsent.length) {
+      lane.unsent = [];
+      lane.unsentHead = 0;
+    } else if (lane.unsentHead > 1_000 && lane.unsentHead * 2 > lane.unsent.length) {
+      lane.unsent = lane.unsent.slice(lane.unsentHead);
+      lane.unsentHead = 0;
     }
   }
 
-  private sendPipeline(): void {
+  private sendPipeline(lane: WriteLane): void {
     const pipeline = this.client.pipeline();
     const segments: PipelineSegment[] = [];
     let room = this.sliceSize;
-    while (room > 0 && this.unsentHead < this.unsent.length) {
-      const request = this.unsent[this.unsentHead];
+    while (room > 0 && lane.unsentHead < lane.unsent.length) {
+      const request = lane.unsent[lane.unsentHead];
       const start = request.sent;
       const end = Math.min(request.size, start + room);
       for (let index = start; index < end; index++) request.addCommand(pipeline, index);
       request.sent = end;
       segments.push({ request, start, count: end - start });
       room -= end - start;
-      if (end === request.size) this.unsentHead++;
+      if (end === request.size) lane.unsentHead++;
     }
-    this.pipelinesInFlight++;
+    lane.pipelinesInFlight++;
     pipeline.exec().then(
-      (results) => this.onReplies(segments, results),
-      (error: Error) => this.onPipelineFailed(segments, error),
+      (results) => this.onReplies(lane, segments, results),
+      (error: Error) => this.onPipelineFailed(lane, segments, error),
     );
   }
 
-  private onReplies(segments: PipelineSegment[], results: PipelineResults): void {
+  private onReplies(lane: WriteLane, segments: PipelineSegment[], results: PipelineResults): void {
     let position = 0;
     for (const { request, start, count } of segments) {
       for (let index = start; index < start + count; index++) {
@@ -259,19 +283,19 @@ export class Producer {
         request.resolve(request.replies);
       }
     }
-    this.pipelineDone();
+    this.pipelineDone(lane);
   }
 
-  private onPipelineFailed(segments: PipelineSegment[], error: Error): void {
+  private onPipelineFailed(lane: WriteLane, segments: PipelineSegment[], error: Error): void {
     for (const { request } of segments) {
       if (!request.settled) this.fail(request, wrap(error));
     }
-    this.pipelineDone();
+    this.pipelineDone(lane);
   }
 
-  private pipelineDone(): void {
-    this.pipelinesInFlight--;
-    this.sendPipelines();
+  private pipelineDone(lane: WriteLane): void {
+    lane.pipelinesInFlight--;
+    this.sendPipelines(lane);
   }
 
   private fail(request: WriteRequest, error: Error): void {

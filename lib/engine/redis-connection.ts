@@ -113,7 +113,7 @@ export class RedisConnectionFactory {
   private create(purpose: string, overrides: RedisOptions = {}): RedisClient {
     let client: RedisClient;
     if (isRedisClient(this.connection)) {
-      client = (this.connection as Redis).duplicate(overrides as Partial<RedisOptions>);
+      client = duplicate(this.connection, overrides);
     } else if (typeof this.connection === 'string') {
       client = new Redis(this.connection, { ...OWNED_DEFAULTS, ...overrides });
     } else {
@@ -134,6 +134,21 @@ export class RedisConnectionFactory {
       `Redis connection (${purpose}) to ${describeConnection(this.connection)} failed: ${error.message}; retrying`,
     );
   }
+}
+
+/**
+ * A new connection like `client`, with `overrides`. A Cluster takes its node options under
+ * `redisOptions` (its own `duplicate()` has startup nodes as first parameter), except for
+ * `enableAutoPipelining`, which is a Cluster option.
+ */
+function duplicate(client: RedisClient, overrides: RedisOptions): RedisClient {
+  if ((client as { isCluster?: boolean }).isCluster !== true) return (client as Redis).duplicate(overrides);
+  const cluster = client as Cluster;
+  const { enableAutoPipelining, ...nodeOverrides } = overrides;
+  return cluster.duplicate([], {
+    ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
+    redisOptions: { ...cluster.options.redisOptions, ...nodeOverrides },
+  });
 }
 
 async function quietly(client: RedisClient): Promise<void> {

@@ -33,4 +33,5 @@ export const scripts = {
   commitOffset: new LuaScript('commit-offset'),
   deliverDelayed: new LuaScript('deliver-delayed'),
   trimCommitted: new LuaScript('trim-committed'),
+  serverTime: new LuaScript('server-time'),
 };
