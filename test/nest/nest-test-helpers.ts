@@ -1,6 +1,5 @@
 import type { ModuleMetadata, Provider } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
-import type { RedstreamLogger } from '../../lib/engine';
 import { RedstreamModule, RedstreamModuleOptions } from '../../lib/nest';
 import { testRedisUrl, uniqueNamespace } from '../support/test-redis';
 
@@ -14,23 +13,7 @@ export const FAST_WORKERS = {
   backoffMaxMs: 500,
 } as const;
 
-/** Collects log lines so that tests can assert on warnings and errors. */
-export class RecordingLogger implements RedstreamLogger {
-  readonly lines: { level: 'log' | 'warn' | 'error'; message: string }[] = [];
-  log(message: string): void {
-    this.lines.push({ level: 'log', message });
-  }
-  warn(message: string): void {
-    this.lines.push({ level: 'warn', message });
-  }
-  error(message: string): void {
-    this.lines.push({ level: 'error', message });
-  }
-  debug(): void {}
-  messages(level: 'log' | 'warn' | 'error'): string[] {
-    return this.lines.filter((line) => line.level === level).map((line) => line.message);
-  }
-}
+export { RecordingLogger } from '../support/recording-logger';
 
 export interface TestAppOptions {
   providers?: Provider[];

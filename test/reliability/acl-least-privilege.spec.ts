@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Redstream, RedstreamConnectionError } from '../../lib/engine';
 import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
-import { RecordingLogger } from './recording-logger';
+import { RecordingLogger } from '../support/recording-logger';
 
 /** The `ACL SETUSER` line documented in ACL.md, with its placeholders filled in. */
 function documentedAclRule(user: string, password: string, namespace: string): string[] {

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { Redstream, RedstreamMessage } from '../../lib/engine';
 import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
-import { RecordingLogger } from './recording-logger';
+import { RecordingLogger } from '../support/recording-logger';
 
 // Entries that are not what the library writes: another producer's mistakes, manual XADDs,
 // binary garbage. The promise: bad entries are logged and skipped, the good ones around them

@@ -1,7 +1,7 @@
 import { Redstream, RedstreamConfigError } from '../../lib/engine';
 import { freePort } from '../support/redis-server';
 import { sleep } from '../support/test-redis';
-import { RecordingLogger } from './recording-logger';
+import { RecordingLogger } from '../support/recording-logger';
 
 // Wrong options fail at construction with RedstreamConfigError naming the option, before
 // anything touches Redis: a typo must not become a worker that silently does nothing.

@@ -1,6 +1,6 @@
 import { ConsumerHandler, Redstream, RedstreamHandlerTimeoutError, RedstreamMessage } from '../../lib/engine';
 import { testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
-import { RecordingLogger } from './recording-logger';
+import { RecordingLogger } from '../support/recording-logger';
 
 type Failure = 'an Error' | 'a string' | 'a plain object' | 'a rejection' | 'undefined';
 

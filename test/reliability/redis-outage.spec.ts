@@ -5,7 +5,7 @@ import Redis from 'ioredis';
 import { Redstream, RedstreamConnectionError, RedstreamError, RedstreamTimeoutError } from '../../lib/engine';
 import { freePort, RedisServerHandle, startRedisServer } from '../support/redis-server';
 import { sleep, uniqueNamespace, waitFor } from '../support/test-redis';
-import { RecordingLogger } from './recording-logger';
+import { RecordingLogger } from '../support/recording-logger';
 
 // Redis is unreachable at start-up, goes away while the Producer writes, or refuses our
 // password. Services must retry with backoff and say so in the log; Producer calls must fail

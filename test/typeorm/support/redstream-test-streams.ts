@@ -1,4 +1,4 @@
-import { Redstream, RedstreamLogger, RedstreamPayload } from '../../../lib/engine';
+import { Redstream, RedstreamPayload } from '../../../lib/engine';
 
 /** The payloads in a stream, oldest first. */
 export async function streamPayloads(redstream: Redstream, stream: string): Promise<RedstreamPayload[]> {
@@ -15,15 +15,4 @@ async function readPayloads(redstream: Redstream, key: string): Promise<Redstrea
   return entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('payload') + 1]) as RedstreamPayload);
 }
 
-/** A logger that keeps what it is told, for assertions. */
-export class RecordingLogger implements RedstreamLogger {
-  readonly warnings: string[] = [];
-  readonly errors: string[] = [];
-  log(): void {}
-  warn(message: string): void {
-    this.warnings.push(message);
-  }
-  error(message: string): void {
-    this.errors.push(message);
-  }
-}
+export { RecordingLogger } from '../../support/recording-logger';

@@ -26,6 +26,19 @@ export class RecordingLogger implements RedstreamLogger {
     this.lines.push({ level: 'debug', message });
   }
 
+  /** The messages logged at `level`, in order. */
+  messages(level: LogLine['level']): string[] {
+    return this.lines.filter((line) => line.level === level).map((line) => line.message);
+  }
+
+  get warnings(): string[] {
+    return this.messages('warn');
+  }
+
+  get errors(): string[] {
+    return this.messages('error');
+  }
+
   /** Lines of `level` whose message matches `pattern`. */
   matching(level: LogLine['level'], pattern: RegExp): LogLine[] {
     return this.lines.filter((line) => line.level === level && pattern.test(line.message));
