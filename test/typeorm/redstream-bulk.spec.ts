@@ -4,12 +4,12 @@ import { redstreamBulk, redstreamBulkEntities, RedstreamSubscriber } from '../..
 import { startRedisServer } from '../support/redis-server';
 import { testRedisUrl, uniqueNamespace } from '../support/test-redis';
 import { delayPayloads, RecordingLogger, streamPayloads } from './support/redstream-test-streams';
-import { openTestDatabase, postgresAvailable, TestDatabase } from './support/typeorm-test-data-source';
+import { openTestDatabase, testDatabaseKinds, TestDatabase } from './support/typeorm-test-data-source';
 import { ITEM_SHARDS, Item, OrderLine, Product } from './support/typeorm-test-entities';
 
 class WriteFailed extends Error {}
 
-const databases = postgresAvailable() ? (['sqljs', 'postgres'] as const) : (['sqljs'] as const);
+const databases = testDatabaseKinds();
 
 describe.each(databases)('redstreamBulk on %s', (kind) => {
   let database: TestDatabase;

@@ -2,10 +2,10 @@ import { Redstream, silentLogger } from '../../lib/engine';
 import { RedstreamDelayWriteError, RedstreamSubscriber } from '../../lib/typeorm';
 import { RedisServerHandle, startRedisServer } from '../support/redis-server';
 import { RecordingLogger } from './support/redstream-test-streams';
-import { openTestDatabase, postgresAvailable, TestDatabase } from './support/typeorm-test-data-source';
+import { openTestDatabase, testDatabaseKinds, TestDatabase } from './support/typeorm-test-data-source';
 import { Product } from './support/typeorm-test-entities';
 
-const databases = postgresAvailable() ? (['sqljs', 'postgres'] as const) : (['sqljs'] as const);
+const databases = testDatabaseKinds();
 const COMMAND_TIMEOUT_MS = 1_000;
 
 describe.each(databases)('Redis down while a %s transaction writes', (kind) => {

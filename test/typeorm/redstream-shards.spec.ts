@@ -1,7 +1,7 @@
 import { Redstream, RedstreamConfigError, RedstreamMessage, silentLogger } from '../../lib/engine';
 import { redstreamShards, RedstreamSubscriber, redstreamStreams } from '../../lib/typeorm';
 import { testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
-import { openTestDatabase, postgresAvailable, TestDatabase } from './support/typeorm-test-data-source';
+import { openTestDatabase, testDatabaseKinds, TestDatabase } from './support/typeorm-test-data-source';
 import { ITEM_SHARDS, Item } from './support/typeorm-test-entities';
 
 describe('redstreamShards', () => {
@@ -31,7 +31,7 @@ describe('redstreamShards', () => {
   });
 });
 
-const databases = postgresAvailable() ? (['sqljs', 'postgres'] as const) : (['sqljs'] as const);
+const databases = testDatabaseKinds();
 
 describe.each(databases)('a sharded entity on %s', (kind) => {
   const ITEMS = 12;

@@ -3,12 +3,12 @@ import { Producer, Redstream, silentLogger } from '../../lib/engine';
 import { RedstreamBypassError, RedstreamSubscriber, RedstreamSubscriberOptions } from '../../lib/typeorm';
 import { testRedisUrl, uniqueNamespace } from '../support/test-redis';
 import { delayPayloads, RecordingLogger, streamPayloads } from './support/redstream-test-streams';
-import { openTestDatabase, postgresAvailable, TestDatabase } from './support/typeorm-test-data-source';
+import { openTestDatabase, testDatabaseKinds, TestDatabase } from './support/typeorm-test-data-source';
 import { AuditLog, Car, OrderLine, Product } from './support/typeorm-test-entities';
 
 class Rollback extends Error {}
 
-const databases = postgresAvailable() ? (['sqljs', 'postgres'] as const) : (['sqljs'] as const);
+const databases = testDatabaseKinds();
 
 describe.each(databases)('RedstreamSubscriber on %s', (kind) => {
   let database: TestDatabase;

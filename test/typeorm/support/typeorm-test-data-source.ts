@@ -13,6 +13,11 @@ let postgresReachable: boolean | undefined;
  * Whether PostgreSQL answers, decided synchronously (jest's `describe` cannot await) by a
  * child process that runs `select 1`. Logs why PostgreSQL tests are skipped when it does not.
  */
+/** The databases a spec runs against: sql.js always, PostgreSQL when one answers. */
+export function testDatabaseKinds(): readonly ('sqljs' | 'postgres')[] {
+  return postgresAvailable() ? ['sqljs', 'postgres'] : ['sqljs'];
+}
+
 export function postgresAvailable(): boolean {
   if (postgresReachable === undefined) {
     const probe = spawnSync(
