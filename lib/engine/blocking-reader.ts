@@ -1,6 +1,7 @@
 import type { RawStreamEntry } from './message-parser';
 import type { RedisClient, RedisConnectionFactory } from './redis-connection';
 import { RedstreamReadStalledError } from './errors';
+import { withTimeout } from './with-timeout';
 
 /**
  * Runs the blocking commands of one worker (XREAD BLOCK, and BRPOP while on standby) on a
@@ -28,22 +29,13 @@ export class BlockingReader {
   /** Runs `command` (a blocking command of at most `blockMs`) on this reader's connection. */
   async watch<T>(blockMs: number, command: (client: RedisClient) => Promise<T>): Promise<T> {
     const client = this.connection();
-    let timer: NodeJS.Timeout | undefined;
-    const stalled = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        void this.replace(client);
-        reject(
-          new RedstreamReadStalledError(
-            `A blocking read (${this.purpose}) did not return within ${blockMs + this.graceMs} ms; reconnecting`,
-          ),
-        );
-      }, blockMs + this.graceMs);
+    const limitMs = blockMs + this.graceMs;
+    return withTimeout(command(client), limitMs, () => {
+      void this.replace(client);
+      throw new RedstreamReadStalledError(
+        `A blocking read (${this.purpose}) did not return within ${limitMs} ms; reconnecting`,
+      );
     });
-    try {
-      return await Promise.race([command(client), stalled]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** Aborts a command in progress (its promise rejects) by closing the connection. */

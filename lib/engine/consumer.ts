@@ -2,6 +2,8 @@ import { Backoff } from './backoff';
 import { RedstreamConfigError, RedstreamHandlerTimeoutError } from './errors';
 import type { ConsumerHandler, ConsumerOptions } from './interfaces/consumer-options.interface';
 import type { RedstreamMessage, RedstreamPayload } from './interfaces/redstream-message.interface';
+import { positiveMs } from './option-validation';
+import { withTimeout } from './with-timeout';
 import { parseStreamEntries, RawStreamEntry } from './message-parser';
 import type { RedstreamContext } from './redstream-context';
 import { consumerLockName, validateConsumerName, validateStreamName } from './redstream-keys';
@@ -28,9 +30,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     const label = `Consumer ${stream}:${name}`;
     // Validated before the worker is built, which creates the Redis connections.
     if (typeof options.handler !== 'function') throw new RedstreamConfigError(`${label}: handler must be a function`);
-    if (options.handlerTimeoutMs !== undefined && !(options.handlerTimeoutMs > 0)) {
-      throw new RedstreamConfigError(`${label}: handlerTimeoutMs must be a positive number of ms`);
-    }
+    if (options.handlerTimeoutMs !== undefined) positiveMs(options.handlerTimeoutMs, `${label}: handlerTimeoutMs`);
     super(context, stream, name, consumerLockName(stream, name), options, label);
     this.stream = stream;
     this.handler = options.handler;
@@ -85,14 +85,10 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
 
   private callHandler(messages: RedstreamMessage<TPayload>[]): Promise<unknown> {
     const result = Promise.resolve().then(() => this.handler(messages));
-    if (this.handlerTimeoutMs === undefined) return result;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RedstreamHandlerTimeoutError(`handler did not settle within ${this.handlerTimeoutMs} ms`)),
-        this.handlerTimeoutMs,
-      );
+    const timeoutMs = this.handlerTimeoutMs;
+    if (timeoutMs === undefined) return result;
+    return withTimeout(result, timeoutMs, () => {
+      throw new RedstreamHandlerTimeoutError(`handler did not settle within ${timeoutMs} ms`);
     });
-    return Promise.race([result, timeout]).finally(() => clearTimeout(timer));
   }
 }

@@ -19,6 +19,7 @@ export { consoleLogger, silentLogger } from './redstream-context';
 export type { RedstreamContext } from './redstream-context';
 export * from './redstream-keys';
 export * from './redstream';
+export * from './redstream-defaults';
 export { compareStreamIds, minStreamId, nextStreamId, streamIdTimestamp, isStreamId } from './stream-id';
 export { StreamLock } from './stream-lock';
 export type { StreamWorkerEvents } from './stream-worker';

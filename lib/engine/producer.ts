@@ -4,6 +4,7 @@ import {
   RedstreamReplicationError,
   RedstreamTimeoutError,
 } from './errors';
+import { positiveInteger, positiveMs } from './option-validation';
 import type { ProducerOptions, QueueOptions } from './interfaces/producer-options.interface';
 import type { RedisClient } from './redis-connection';
 import type { RedstreamContext } from './redstream-context';
@@ -121,12 +122,12 @@ export class Producer {
     private readonly context: RedstreamContext,
     options: ProducerOptions = {},
   ) {
-    this.sliceSize = positive(options.sliceSize ?? 250, 'Producer: sliceSize');
-    this.commandTimeoutMs = positive(options.commandTimeoutMs ?? 5_000, 'Producer: commandTimeoutMs');
+    this.sliceSize = positiveInteger(options.sliceSize ?? 250, 'Producer: sliceSize');
+    this.commandTimeoutMs = positiveMs(options.commandTimeoutMs ?? 5_000, 'Producer: commandTimeoutMs');
     this.deleteDelayMessagesOnQueue = options.deleteDelayMessagesOnQueue ?? false;
     if (options.wait) {
-      positive(options.wait.replicas, 'Producer: wait.replicas');
-      positive(options.wait.timeoutMs, 'Producer: wait.timeoutMs');
+      positiveInteger(options.wait.replicas, 'Producer: wait.replicas');
+      positiveMs(options.wait.timeoutMs, 'Producer: wait.timeoutMs');
       this.wait = { ...options.wait };
     }
     // Last: the options are valid before a connection is created for them.
@@ -373,13 +374,6 @@ function encodeAll(payloads: object | readonly object[]): string[] {
   const encoded = new Array<string>(payloads.length);
   for (let i = 0; i < payloads.length; i++) encoded[i] = encode(payloads[i] as object);
   return encoded;
-}
-
-function positive(value: number, what: string): number {
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new RedstreamConfigError(`${what} must be a positive number, got ${JSON.stringify(value)}`);
-  }
-  return value;
 }
 
 function wrap(error: Error): Error {

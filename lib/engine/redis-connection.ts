@@ -1,5 +1,6 @@
 import Redis, { Cluster, RedisOptions } from 'ioredis';
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
+import { withTimeout } from './with-timeout';
 
 /** A connected ioredis client: a single node (or Sentinel) or a Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -155,9 +156,7 @@ async function quietly(client: RedisClient): Promise<void> {
   try {
     if (client.status === 'end') return;
     if (client.status === 'ready') {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([client.quit(), new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
-      clearTimeout(timer);
+      await withTimeout(client.quit(), 1_000, () => undefined);
     }
   } catch {
     // A connection that fails to say goodbye is closed below all the same.

@@ -10,10 +10,9 @@ import { Producer } from './producer';
 import { RedisConnectionFactory, RedisClient } from './redis-connection';
 import { consoleLogger, RedstreamContext } from './redstream-context';
 import { RedstreamKeys, validateConsumerName, validateStreamName } from './redstream-keys';
+import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_REDIS_URL } from './redstream-defaults';
 import { Trimmer } from './trimmer';
-
-/** How long `Redstream.close()` waits for handlers in flight by default, in ms. */
-export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+import { withTimeout } from './with-timeout';
 
 /**
  * The engine without Nest: one per application and Redis. It owns the connections and
@@ -39,7 +38,7 @@ export class Redstream implements RedstreamContext {
   constructor(options: RedstreamOptions = {}) {
     this.keys = new RedstreamKeys(options.namespace);
     this.logger = options.logger ?? consoleLogger;
-    this.connections = new RedisConnectionFactory(options.redis ?? 'redis://127.0.0.1:6379', this.logger);
+    this.connections = new RedisConnectionFactory(options.redis ?? DEFAULT_REDIS_URL, this.logger);
   }
 
   /** The shared connection for ordinary commands. */
@@ -104,9 +103,7 @@ export class Redstream implements RedstreamContext {
     // while reconnecting would wait for ever on a command that never settles.
     this.closing ??= (async () => {
       const stopped = Promise.all([...this.workers].map((worker) => worker.stop()));
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([stopped, new Promise((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)))]);
-      clearTimeout(timer);
+      await withTimeout(stopped, drainTimeoutMs, () => undefined);
       await this.connections.close();
     })();
     return this.closing;

@@ -6,6 +6,7 @@ import type { TrimmerOptions, TrimResult } from './interfaces/trimmer-options.in
 import type { RedisClient } from './redis-connection';
 import type { RedstreamContext } from './redstream-context';
 import { trimmerLockName, validateConsumerName, validateStreamName } from './redstream-keys';
+import { DEFAULT_TRIM_INTERVAL_MS } from './redstream-defaults';
 import { scripts } from './scripts';
 import { StreamLock } from './stream-lock';
 import { resolveWorkerOptions } from './worker-defaults';
@@ -38,7 +39,7 @@ export class Trimmer {
     this.stream = validateStreamName(options.stream);
     const label = `Trimmer ${this.stream}`;
     const resolved = resolveWorkerOptions(options, label);
-    this.intervalMs = durationToMs(options.interval ?? 30_000, `${label}: interval`);
+    this.intervalMs = durationToMs(options.interval ?? DEFAULT_TRIM_INTERVAL_MS, `${label}: interval`);
     this.consumerNames = (options.consumerNames ?? []).map(validateConsumerName);
     this.client = context.connections.client();
     this.logger = options.logger ?? context.logger;

@@ -1,5 +1,6 @@
 import type { ReadingWorkerOptions } from './interfaces/worker-options.interface';
 import { RedstreamConfigError } from './errors';
+import { positiveInteger } from './option-validation';
 
 export const WORKER_DEFAULTS = {
   lockTtlMs: 5_000,
@@ -13,13 +14,6 @@ export const WORKER_DEFAULTS = {
 } as const;
 
 export type ResolvedWorkerOptions = { -readonly [K in keyof typeof WORKER_DEFAULTS]: number };
-
-function positiveInteger(value: unknown, what: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new RedstreamConfigError(`${what} must be a positive integer, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
 
 /** Fills in defaults and validates; `where` names the worker in error messages. */
 export function resolveWorkerOptions(options: ReadingWorkerOptions, where: string): ResolvedWorkerOptions {

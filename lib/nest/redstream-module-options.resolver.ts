@@ -11,18 +11,18 @@ import {
   validateNamespace,
   validateStreamName,
   isRedisClient,
+  describeConnection,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_REDIS_URL,
+  DEFAULT_TRIM_INTERVAL_MS,
 } from '../engine';
+import { booleanOption as checkBoolean, nonNegativeMs } from '../engine/option-validation';
 import type {
   RedstreamConsumerDefaults,
   RedstreamHandlerOverrides,
   RedstreamModuleOptions,
 } from './interfaces/redstream-module-options.interface';
-import {
-  DEFAULT_DRAIN_TIMEOUT_MS,
-  DEFAULT_LOGGER_CONTEXT,
-  DEFAULT_REDIS_URL,
-  DEFAULT_TRIM_SCHEDULE_MS,
-} from './redstream.constants';
+import { DEFAULT_LOGGER_CONTEXT } from './redstream.constants';
 import { INVALID_MODULE_OPTION } from './redstream.messages';
 
 /** When trimmers run: every `intervalMs`, or on a cron pattern. */
@@ -67,7 +67,7 @@ function resolveRedis(redis: RedisConnection | undefined): RedisConnection {
     if (!/^rediss?:\/\//.test(redis)) {
       fail(
         'redis',
-        `expected a redis:// or rediss:// URL, ioredis options or an ioredis client, got "${redis.replace(/\/\/[^@/]*@/, '//***@')}"`,
+        `expected a redis:// or rediss:// URL, ioredis options or an ioredis client, got "${describeConnection(redis)}"`,
       );
     }
     return redis;
@@ -102,9 +102,7 @@ function objectOption<T extends object>(value: T | undefined, option: string): T
 }
 
 function booleanOption(value: unknown, option: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') fail(option, `expected true or false, got ${JSON.stringify(value)}`);
-  return value;
+  return withReason(option, () => checkBoolean(value, 'it', fallback));
 }
 
 function resolveLogger(logger: RedstreamModuleOptions['logger']): RedstreamLogger {
@@ -118,10 +116,7 @@ function resolveLogger(logger: RedstreamModuleOptions['logger']): RedstreamLogge
 
 function resolveDrainTimeout(value: unknown): number {
   if (value === undefined) return DEFAULT_DRAIN_TIMEOUT_MS;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    fail('drainTimeoutMs', `expected a non-negative number of ms, got ${JSON.stringify(value)}`);
-  }
-  return value;
+  return withReason('drainTimeoutMs', () => nonNegativeMs(value, 'it'));
 }
 
 function resolveTrimmer(trimmer: RedstreamModuleOptions['trimmer']): ResolvedRedstreamModuleOptions['trimmer'] {
@@ -139,7 +134,7 @@ function resolveTrimmer(trimmer: RedstreamModuleOptions['trimmer']): ResolvedRed
 }
 
 function resolveTrimSchedule(schedule: unknown): TrimSchedule {
-  if (schedule === undefined) return { intervalMs: DEFAULT_TRIM_SCHEDULE_MS };
+  if (schedule === undefined) return { intervalMs: DEFAULT_TRIM_INTERVAL_MS };
   if (typeof schedule === 'number') {
     const intervalMs = withReason('trimmer.schedule', () => durationToMs(schedule, 'an interval'));
     if (intervalMs === 0) fail('trimmer.schedule', 'an interval must be above 0 ms');

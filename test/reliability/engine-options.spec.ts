@@ -27,6 +27,7 @@ describe('engine options errors', () => {
     ['backoffMaxMs below backoffInitialMs', { backoffInitialMs: 500, backoffMaxMs: 100 }, /backoffMaxMs/],
     ['a negative readGraceMs', { readGraceMs: -1 }, /readGraceMs must be a positive integer/],
     ['handlerTimeoutMs 0', { handlerTimeoutMs: 0 }, /handlerTimeoutMs must be a positive/],
+    ['handlerTimeoutMs Infinity (leave it out for no timeout)', { handlerTimeoutMs: Infinity }, /got Infinity/],
   ])('Consumer: rejects %s', async (_label, options, message) => {
     const create = (): unknown => redstream.consumer({ stream: 'products', name: 'indexer', handler, ...options });
     expect(create).toThrow(RedstreamConfigError);
@@ -62,7 +63,7 @@ describe('engine options errors', () => {
   });
 
   it.each([
-    ['sliceSize 0', { sliceSize: 0 }, /sliceSize must be a positive number/],
+    ['sliceSize 0', { sliceSize: 0 }, /sliceSize must be a positive integer/],
     ['a negative commandTimeoutMs', { commandTimeoutMs: -1 }, /commandTimeoutMs must be a positive number/],
     ['wait without replicas', { wait: { replicas: 0, timeoutMs: 100 } }, /wait\.replicas/],
   ])('Producer: rejects %s', (_label, options, message) => {
