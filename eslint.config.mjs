@@ -22,6 +22,18 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware rules: every promise is awaited, handled or deliberately dropped with `void`.
+    files: ['**/*.ts', '**/*.mts'],
+    ignores: ['test/nest12/app/**'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/return-await': ['error', 'in-try-catch'],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
