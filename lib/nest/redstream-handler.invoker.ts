@@ -1,6 +1,5 @@
-import { ArgumentsHost, Injectable } from '@nestjs/common';
+import { ArgumentsHost, ContextType, Injectable } from '@nestjs/common';
 import { ExternalContextCreator } from '@nestjs/core';
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { DiscoveredHandler } from './interfaces/redstream-handler.interface';
 import type { RedstreamHandlerContext } from './interfaces/redstream-handler-context.interface';
@@ -18,6 +17,9 @@ interface ExceptionFilterContext {
 }
 
 type HandlerMethod = (...args: unknown[]) => unknown;
+type RpcArgumentsHost = ReturnType<ArgumentsHost['switchToRpc']>;
+type HttpArgumentsHost = ReturnType<ArgumentsHost['switchToHttp']>;
+type WsArgumentsHost = ReturnType<ArgumentsHost['switchToWs']>;
 
 /**
  * Calls a decorated method on its instance through Nest's external context, so guards,
@@ -64,8 +66,7 @@ export class RedstreamHandlerInvoker {
         return await settle(run(messages, context));
       } catch (error) {
         if (!filters) throw error;
-        const host = new ExecutionContextHost([messages, context]);
-        host.setType(REDSTREAM_CONTEXT_TYPE);
+        const host = new RedstreamArgumentsHost([messages, context]);
         // A filter that throws rejects here; one that returns nothing leaves the error to the worker.
         const handled = filters.invokeCustomFilters(error, host);
         if (!handled) throw error;
@@ -97,4 +98,45 @@ export class RedstreamHandlerInvoker {
 async function settle(result: unknown): Promise<unknown> {
   const value: unknown = await result;
   return isObservable(value) ? lastValueFrom(value, { defaultValue: undefined }) : value;
+}
+
+/**
+ * What exception filters get as `host`, like Nest's own for external contexts: the handler's
+ * arguments, `getType() === 'redstream'`, data and context through `switchToRpc()`. Nest's
+ * ExecutionContextHost is not part of its public API.
+ */
+class RedstreamArgumentsHost implements ArgumentsHost {
+  constructor(private readonly args: unknown[]) {}
+
+  getArgs<T extends unknown[] = unknown[]>(): T {
+    return this.args as T;
+  }
+
+  getArgByIndex<T = unknown>(index: number): T {
+    return this.args[index] as T;
+  }
+
+  getType<TContext extends string = ContextType>(): TContext {
+    return REDSTREAM_CONTEXT_TYPE as TContext;
+  }
+
+  switchToRpc(): RpcArgumentsHost {
+    return { getData: <T>() => this.args[0] as T, getContext: <T>() => this.args[1] as T };
+  }
+
+  switchToHttp(): HttpArgumentsHost {
+    return {
+      getRequest: <T>() => this.args[0] as T,
+      getResponse: <T>() => this.args[1] as T,
+      getNext: <T>() => this.args[2] as T,
+    };
+  }
+
+  switchToWs(): WsArgumentsHost {
+    return {
+      getClient: <T>() => this.args[0] as T,
+      getData: <T>() => this.args[1] as T,
+      getPattern: () => '',
+    };
+  }
 }
