@@ -16,13 +16,13 @@ import {
   DEFAULT_REDIS_URL,
   DEFAULT_TRIM_INTERVAL_MS,
 } from '../engine';
-import { booleanOption as checkBoolean, nonNegativeMs } from '../engine/option-validation';
+import { booleanOption as checkBoolean, nonNegativeMs, positiveMs } from '../engine/option-validation';
 import type {
   RedstreamConsumerDefaults,
   RedstreamHandlerOverrides,
   RedstreamModuleOptions,
 } from './interfaces/redstream-module-options.interface';
-import { DEFAULT_LOGGER_CONTEXT } from './redstream.constants';
+import { DEFAULT_BOOTSTRAP_PING_TIMEOUT_MS, DEFAULT_LOGGER_CONTEXT } from './redstream.constants';
 import { INVALID_MODULE_OPTION } from './redstream.messages';
 
 /** When trimmers run: every `intervalMs`, or on a cron pattern. */
@@ -40,6 +40,7 @@ export interface ResolvedRedstreamModuleOptions {
   readonly backgroundServices: boolean;
   readonly autoStart: boolean;
   readonly drainTimeoutMs: number;
+  readonly requireRedisAtBootstrap: false | { readonly timeoutMs: number };
 }
 
 /**
@@ -58,6 +59,7 @@ export function resolveModuleOptions(options: RedstreamModuleOptions = {}): Reso
     backgroundServices: booleanOption(options.backgroundServices, 'backgroundServices', true),
     autoStart: booleanOption(options.autoStart, 'autoStart', true),
     drainTimeoutMs: resolveDrainTimeout(options.drainTimeoutMs),
+    requireRedisAtBootstrap: resolveRequireRedis(options.requireRedisAtBootstrap),
   };
 }
 
@@ -117,6 +119,17 @@ function resolveLogger(logger: RedstreamModuleOptions['logger']): RedstreamLogge
 function resolveDrainTimeout(value: unknown): number {
   if (value === undefined) return DEFAULT_DRAIN_TIMEOUT_MS;
   return withReason('drainTimeoutMs', () => nonNegativeMs(value, 'it'));
+}
+
+function resolveRequireRedis(
+  value: RedstreamModuleOptions['requireRedisAtBootstrap'],
+): ResolvedRedstreamModuleOptions['requireRedisAtBootstrap'] {
+  const option = 'requireRedisAtBootstrap';
+  if (value === undefined || value === false) return false;
+  if (value === true) return { timeoutMs: DEFAULT_BOOTSTRAP_PING_TIMEOUT_MS };
+  const { timeoutMs } = objectOption(value, option);
+  if (timeoutMs === undefined) return { timeoutMs: DEFAULT_BOOTSTRAP_PING_TIMEOUT_MS };
+  return { timeoutMs: withReason(`${option}.timeoutMs`, () => positiveMs(timeoutMs, 'it')) };
 }
 
 function resolveTrimmer(trimmer: RedstreamModuleOptions['trimmer']): ResolvedRedstreamModuleOptions['trimmer'] {

@@ -7,3 +7,6 @@ export const REDSTREAM_CONSUMER_METADATA = 'REDSTREAM_CONSUMER_METADATA';
 export const REDSTREAM_DELAYER_METADATA = 'REDSTREAM_DELAYER_METADATA';
 
 export const DEFAULT_LOGGER_CONTEXT = 'Redstream';
+
+/** How long `requireRedisAtBootstrap` waits for Redis to answer PING, in ms. */
+export const DEFAULT_BOOTSTRAP_PING_TIMEOUT_MS = 5_000;

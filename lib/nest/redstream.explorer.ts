@@ -1,16 +1,20 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { RedstreamConfigError } from '../engine';
+import { CONSUMER_KIND, DELAYER_KIND } from './redstream-handler-kinds';
 import { REQUEST_SCOPED_HANDLER, TRANSIENT_HANDLER } from './redstream.messages';
 import { RedstreamMetadataAccessor } from './redstream-metadata.accessor';
 import { RedstreamOrchestrator } from './redstream.orchestrator';
+import { RedstreamRegistry } from './redstream.registry';
+import { RedstreamWorkerFactory } from './redstream-worker.factory';
 
 type InstanceWrapper = ReturnType<DiscoveryService['getProviders']>[number];
 
 /**
  * Finds the methods decorated with `@RedstreamConsumer()` / `@RedstreamDelayer()` on every
  * provider and controller (`useClass`, `useValue` and `useFactory` alike, inherited methods
- * included) and records them with the orchestrator, which validates and later starts them.
+ * included) and records them in the registry, each as the worker the factory built (which
+ * validates it); the orchestrator starts them later.
  */
 @Injectable()
 export class RedstreamExplorer implements OnModuleInit {
@@ -18,6 +22,8 @@ export class RedstreamExplorer implements OnModuleInit {
     private readonly discoveryService: DiscoveryService,
     private readonly metadataScanner: MetadataScanner,
     private readonly metadataAccessor: RedstreamMetadataAccessor,
+    private readonly factory: RedstreamWorkerFactory,
+    private readonly registry: RedstreamRegistry,
     private readonly orchestrator: RedstreamOrchestrator,
   ) {}
 
@@ -62,7 +68,16 @@ export class RedstreamExplorer implements OnModuleInit {
     if (!wrapper.isDependencyTreeStatic()) throw new RedstreamConfigError(REQUEST_SCOPED_HANDLER(decorator, where));
     // The static instance of a transient provider is a bare prototype its constructor never ran on.
     if (wrapper.isTransient) throw new RedstreamConfigError(TRANSIENT_HANDLER(decorator, where));
-    if (consumer) this.orchestrator.addConsumer({ instance, methodName, where, options: consumer });
-    if (delayer) this.orchestrator.addDelayer({ instance, methodName, where, options: delayer });
+    const moduleKey = wrapper.host?.token;
+    if (consumer) {
+      this.registry.addHandler(
+        this.factory.createHandlerWorker(CONSUMER_KIND, { instance, methodName, where, moduleKey, options: consumer }),
+      );
+    }
+    if (delayer) {
+      this.registry.addHandler(
+        this.factory.createHandlerWorker(DELAYER_KIND, { instance, methodName, where, moduleKey, options: delayer }),
+      );
+    }
   }
 }

@@ -13,8 +13,8 @@ export const DUPLICATE_CONSUMER = (stream: string, name: string, first: string, 
 export const DUPLICATE_DELAYER = (stream: string, first: string, second: string): string =>
   `Two delayers serve stream "${stream}": ${first} and ${second}. A stream has one delayer per application.`;
 
-export const RESERVED_CONSUMER_NAME = (where: string, name: string): string =>
-  `@RedstreamConsumer() on ${where} uses the name "${name}", which the handlers option and RedstreamRegistry ` +
+export const RESERVED_CONSUMER_NAME = (decorator: HandlerDecoratorName, where: string, name: string): string =>
+  `${decorator}() on ${where} uses the name "${name}", which the handlers option and RedstreamRegistry ` +
   `reserve for a stream's delayer; choose another consumer name.`;
 
 export const REQUEST_SCOPED_HANDLER = (decorator: HandlerDecoratorName, where: string): string =>
@@ -28,6 +28,8 @@ export const TRANSIENT_HANDLER = (decorator: HandlerDecoratorName, where: string
 export const INVALID_MODULE_OPTION = (option: string, reason: string): string =>
   `RedstreamModule: option "${option}" is invalid: ${reason}`;
 
+export const FOREIGN_HANDLER_OVERRIDE = (kind: string, option: string): string => `a ${kind} has no ${option}`;
+
 export const UNMATCHED_HANDLER_OVERRIDE = (key: string, known: string[]): string =>
   `RedstreamModule: handlers["${key}"] matches no @RedstreamConsumer()/@RedstreamDelayer() in this application` +
   (known.length > 0 ? ` (known: ${known.join(', ')})` : '');
@@ -39,5 +41,15 @@ export const DRAIN_TIMED_OUT = (timeoutMs: number, busy: string[]): string =>
   `Shutdown: handlers still running after drainTimeoutMs (${timeoutMs} ms): ${busy.join(', ')}. ` +
   `Their batches stay uncommitted and are delivered again after the lock expires.`;
 
+export const STOP_TIMED_OUT_WITHOUT_HANDLERS = (timeoutMs: number, workers: string[]): string =>
+  `Shutdown: no handler is running, but Redis did not answer within drainTimeoutMs (${timeoutMs} ms) while ` +
+  `stopping ${workers.join(', ')}. An uncommitted batch is delivered again; locks expire after lockTtlMs.`;
+
+export const STOP_FAILED = (reason: string): string => `Shutdown: stopping the background services failed: ${reason}`;
+
 export const UNKNOWN_WORKER = (stream: string, name: string): string =>
   `RedstreamRegistry: no consumer "${name}" (or delayer) on stream "${stream}" in this application`;
+
+export const REDIS_UNREACHABLE_AT_BOOTSTRAP = (connection: string, timeoutMs: number, reason: string): string =>
+  `RedstreamModule: Redis at ${connection} did not answer PING within ${timeoutMs} ms at bootstrap ` +
+  `(requireRedisAtBootstrap): ${reason}`;

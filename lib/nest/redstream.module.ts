@@ -6,11 +6,15 @@ import {
   RedstreamModuleAsyncOptions,
   RedstreamModuleForRootOptions,
 } from './redstream.module-definition';
+import { RedstreamConnectionVerifier } from './redstream-connection.verifier';
 import { RedstreamExplorer } from './redstream.explorer';
+import { RedstreamHandlerOptionsResolver } from './redstream-handler-options.resolver';
+import { RedstreamHandlerInvoker } from './redstream-handler.invoker';
 import { RedstreamMetadataAccessor } from './redstream-metadata.accessor';
 import { RedstreamOrchestrator } from './redstream.orchestrator';
 import { redstreamProviders } from './redstream.providers';
 import { RedstreamRegistry } from './redstream.registry';
+import { RedstreamWorkerFactory } from './redstream-worker.factory';
 
 /**
  * Redis streams for Nest: an injectable `Producer`, and consumers, delayers and trimmers that
@@ -28,9 +32,13 @@ import { RedstreamRegistry } from './redstream.registry';
   providers: [
     ...redstreamProviders,
     RedstreamMetadataAccessor,
-    RedstreamOrchestrator,
-    RedstreamExplorer,
+    RedstreamHandlerOptionsResolver,
+    RedstreamHandlerInvoker,
+    RedstreamWorkerFactory,
     RedstreamRegistry,
+    RedstreamExplorer,
+    RedstreamOrchestrator,
+    RedstreamConnectionVerifier,
   ],
   exports: [Producer, Redstream, RedstreamRegistry],
 })

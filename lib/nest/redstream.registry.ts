@@ -1,17 +1,37 @@
 import { Injectable } from '@nestjs/common';
-import { Consumer, Delayer, Redstream, RedstreamPayload, Trimmer } from '../engine';
-import { RedstreamOrchestrator } from './redstream.orchestrator';
+import {
+  Consumer,
+  DELAYER_CONSUMER_NAME,
+  Delayer,
+  Redstream,
+  RedstreamConfigError,
+  RedstreamPayload,
+  Trimmer,
+} from '../engine';
+import type { HandlerWorker } from './redstream-handler-kinds';
+import type { RedstreamHandlerWorker } from './redstream-handler-worker';
+import { DUPLICATE_CONSUMER, DUPLICATE_DELAYER, UNKNOWN_WORKER } from './redstream.messages';
+import type { RedstreamTrimScheduler } from './redstream-trim.scheduler';
+
+/** Something the registry starts and stops. */
+interface Startable {
+  start(): void;
+  stop(): Promise<void>;
+}
 
 /**
  * The application's Redstream background services, for health checks, admin endpoints and
- * manual control (with `autoStart: false`). Empty when `backgroundServices` is false.
+ * manual control (with `autoStart: false`). It holds one worker per decorated method for the
+ * application's life; the module fills it at bootstrap. Empty when `backgroundServices` is false.
  */
 @Injectable()
 export class RedstreamRegistry {
+  private readonly handlers = new Map<string, RedstreamHandlerWorker>();
+  private readonly trimSchedulers = new Map<string, RedstreamTrimScheduler>();
+
   constructor(
     /** The engine context: `committedOffset()`, `registeredConsumers()`, `forgetConsumer()`, `streamLength()`... */
     readonly redstream: Redstream,
-    private readonly orchestrator: RedstreamOrchestrator,
   ) {}
 
   /** The consumer `name` of `stream`, or undefined when this application runs none (or it is disabled). */
@@ -19,32 +39,34 @@ export class RedstreamRegistry {
     stream: string,
     name: string,
   ): Consumer<TPayload> | undefined {
-    return this.orchestrator.getConsumer(stream, name) as Consumer<TPayload> | undefined;
+    const worker = this.handlers.get(`${stream}:${name}`)?.worker;
+    return worker instanceof Consumer ? (worker as Consumer<never> as Consumer<TPayload>) : undefined;
   }
 
   /** The delayer of `stream`, or undefined. */
   getDelayer(stream: string): Delayer | undefined {
-    return this.orchestrator.getDelayer(stream);
+    const worker = this.handlers.get(`${stream}:${DELAYER_CONSUMER_NAME}`)?.worker;
+    return worker instanceof Delayer ? worker : undefined;
   }
 
   /** The trimmer of `stream` (created on application bootstrap), or undefined. */
   getTrimmer(stream: string): Trimmer | undefined {
-    return this.orchestrator.getTrimmer(stream);
+    return this.trimSchedulers.get(stream)?.trimmer;
   }
 
   /** Every consumer of this application. */
   consumers(): Consumer[] {
-    return this.orchestrator.allConsumers();
+    return this.workers().filter((worker): worker is Consumer => worker instanceof Consumer);
   }
 
   /** Every delayer of this application. */
   delayers(): Delayer[] {
-    return this.orchestrator.allDelayers();
+    return this.workers().filter((worker): worker is Delayer => worker instanceof Delayer);
   }
 
   /** Every trimmer of this application. */
   trimmers(): Trimmer[] {
-    return this.orchestrator.allTrimmers();
+    return [...this.trimSchedulers.values()].map((scheduler) => scheduler.trimmer);
   }
 
   /** Starts every consumer, delayer and trimmer that is not running; returns at once. */
@@ -52,14 +74,78 @@ export class RedstreamRegistry {
   /** Starts consumer `name` of `stream` (`'delayer'`: the stream's delayer) and the stream's trimmer. */
   start(stream: string, name: string): void;
   start(stream?: string, name?: string): void {
-    this.orchestrator.start(stream, name);
+    if (stream === undefined) {
+      for (const startable of this.startables()) startable.start();
+      return;
+    }
+    this.find(stream, name).start();
+    if (name !== DELAYER_CONSUMER_NAME) this.trimSchedulers.get(stream)?.start();
   }
 
   /** Stops every consumer, delayer and trimmer; resolves once handlers in flight have committed. */
   stop(): Promise<void>;
-  /** Stops consumer `name` of `stream` (`'delayer'`: the stream's delayer). */
+  /** Stops consumer `name` of `stream` (`'delayer'`: the stream's delayer); the trimmer keeps running. */
   stop(stream: string, name: string): Promise<void>;
-  stop(stream?: string, name?: string): Promise<void> {
-    return this.orchestrator.stop(stream, name);
+  async stop(stream?: string, name?: string): Promise<void> {
+    if (stream === undefined) {
+      await Promise.all(this.startables().map((startable) => startable.stop()));
+      return;
+    }
+    await this.find(stream, name).stop();
+  }
+
+  /**
+   * Records a decorated method (the module's explorer calls this).
+   * @internal
+   */
+  addHandler(handler: RedstreamHandlerWorker): void {
+    const { key, kind, stream, name, where } = handler.options;
+    const existing = this.handlers.get(key);
+    if (existing) {
+      throw new RedstreamConfigError(
+        kind === 'delayer'
+          ? DUPLICATE_DELAYER(stream, existing.label, where)
+          : DUPLICATE_CONSUMER(stream, name, existing.label, where),
+      );
+    }
+    this.handlers.set(key, handler);
+  }
+
+  /**
+   * Records the trimmer of a stream (the module's orchestrator calls this at bootstrap).
+   * @internal
+   */
+  addTrimScheduler(stream: string, scheduler: RedstreamTrimScheduler): void {
+    this.trimSchedulers.set(stream, scheduler);
+  }
+
+  /**
+   * Every decorated method found, running in this process or not.
+   * @internal
+   */
+  handlerEntries(): RedstreamHandlerWorker[] {
+    return [...this.handlers.values()];
+  }
+
+  /**
+   * Trim schedulers by stream.
+   * @internal
+   */
+  trimSchedulerEntries(): [stream: string, scheduler: RedstreamTrimScheduler][] {
+    return [...this.trimSchedulers];
+  }
+
+  private workers(): HandlerWorker[] {
+    return this.handlerEntries().flatMap((entry) => (entry.worker ? [entry.worker] : []));
+  }
+
+  private startables(): Startable[] {
+    return [...this.handlerEntries().filter((entry) => entry.worker), ...this.trimSchedulers.values()];
+  }
+
+  private find(stream: string, name: string | undefined): Startable {
+    const entry = this.handlers.get(`${stream}:${String(name)}`);
+    if (!entry?.worker) throw new RedstreamConfigError(UNKNOWN_WORKER(stream, String(name)));
+    return entry;
   }
 }

@@ -6,7 +6,6 @@ import {
   ExceptionFilter,
   ExecutionContext,
   Injectable,
-  Logger,
   NestInterceptor,
   UseFilters,
 } from '@nestjs/common';
@@ -80,9 +79,6 @@ class FactoryHandler {
 
 describe('RedstreamModule discovery', () => {
   let app: TestingModule | undefined;
-  // Nest's default exception handler logs every handler error it re-throws; keep the output clean.
-  beforeAll(() => Logger.overrideLogger(false));
-  afterAll(() => Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose', 'fatal']));
   afterEach(async () => {
     await app?.close();
     app = undefined;

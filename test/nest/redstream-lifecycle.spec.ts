@@ -101,9 +101,15 @@ describe('RedstreamModule lifecycle', () => {
       }
     }
 
+    @Injectable()
+    class IdleAudit {
+      @RedstreamConsumer({ stream: 'orders', name: 'audit' })
+      audit(): void {}
+    }
+
     const logger = new RecordingLogger();
     const app = await compileRedstreamApp({
-      providers: [StuckIndexer],
+      providers: [StuckIndexer, IdleAudit],
       options: { namespace, logger, drainTimeoutMs: 300 },
     });
     await app.init();
@@ -118,6 +124,8 @@ describe('RedstreamModule lifecycle', () => {
     expect(logger.messages('warn')).toEqual(
       expect.arrayContaining([expect.stringMatching(/drainTimeoutMs \(300 ms\): StuckIndexer\.index/)]),
     );
+    // Only the handler in a batch is named: not the idle consumer, nor the trimmers.
+    expect(logger.warnings.filter((line) => /IdleAudit|Trimmer/.test(line))).toEqual([]);
     // The batch stays uncommitted, to be delivered again.
     expect(await redis.get(keys.offset('products', 'indexer'))).toBeNull();
     stuck.resolve();

@@ -77,4 +77,12 @@ export interface RedstreamModuleOptions {
    * A batch still running then stays uncommitted and is delivered again. Default 10000.
    */
   drainTimeoutMs?: number;
+  /**
+   * Fail the application's bootstrap (`app.init()` / `NestFactory.create...`) with a
+   * `RedstreamConnectionError` naming the connection (password masked) when Redis does not
+   * answer PING within `timeoutMs` (default 5000), for deployments that prefer a
+   * crash-looping pod to one that retries quietly. `true` uses the default timeout.
+   * Default `false`: the application boots, logs, and catches up once Redis is reachable.
+   */
+  requireRedisAtBootstrap?: boolean | { timeoutMs?: number };
 }
