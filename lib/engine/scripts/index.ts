@@ -34,4 +34,6 @@ export const scripts = {
   deliverDelayed: new LuaScript('deliver-delayed'),
   trimCommitted: new LuaScript('trim-committed'),
   serverTime: new LuaScript('server-time'),
+  forgetIdleMembers: new LuaScript('forget-idle-members'),
+  leaveGroup: new LuaScript('leave-group'),
 };
