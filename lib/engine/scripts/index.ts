@@ -36,4 +36,6 @@ export const scripts = {
   serverTime: new LuaScript('server-time'),
   forgetIdleMembers: new LuaScript('forget-idle-members'),
   leaveGroup: new LuaScript('leave-group'),
+  deadLetterEntry: new LuaScript('dead-letter-entry'),
+  replayDeadLetter: new LuaScript('replay-dead-letter'),
 };
