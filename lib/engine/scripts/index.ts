@@ -38,4 +38,5 @@ export const scripts = {
   leaveGroup: new LuaScript('leave-group'),
   deadLetterEntry: new LuaScript('dead-letter-entry'),
   replayDeadLetter: new LuaScript('replay-dead-letter'),
+  trimWithGroups: new LuaScript('trim-with-groups'),
 };
