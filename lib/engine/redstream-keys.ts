@@ -1,9 +1,13 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { RedstreamConfigError } from './errors';
 
 /** The consumer name under which the gem (and this library) runs a stream's Delayer. */
 export const DELAYER_CONSUMER_NAME = 'delayer';
 /** Suffix of a stream's delay stream, as the gem names it. */
 export const DELAY_STREAM_SUFFIX = '.delay';
+/** Suffix of a stream's dead-letter stream (ours; the gem has none). */
+export const DEAD_LETTER_STREAM_SUFFIX = '.dead';
 
 // Stream and consumer names become parts of ':'-separated keys, so ':' (and anything that
 // needs quoting) would make two different names share a key. Braces are allowed for a
@@ -39,20 +43,70 @@ function describeCharacter(character: string): string {
   return `'${character}'`;
 }
 
-/** Throws RedstreamConfigError unless `name` can be a stream name; returns it. */
+const RESERVED_SUFFIXES: readonly [suffix: string, meaning: string][] = [
+  [DELAY_STREAM_SUFFIX, "a stream's delay stream"],
+  [DEAD_LETTER_STREAM_SUFFIX, "a stream's dead-letter stream"],
+];
+
+/**
+ * Throws RedstreamConfigError unless `name` can be a stream name; returns it. The suffixes
+ * `.delay` and `.dead` are reserved for the streams the library derives from a stream.
+ */
 export function validateStreamName(name: unknown): string {
   validateName('Stream name', name, NAME);
-  if ((name as string).endsWith(DELAY_STREAM_SUFFIX)) {
-    throw new RedstreamConfigError(
-      `Stream name "${String(name)}" must not end with "${DELAY_STREAM_SUFFIX}": that suffix names a stream's delay stream`,
-    );
+  for (const [suffix, meaning] of RESERVED_SUFFIXES) {
+    if ((name as string).endsWith(suffix)) {
+      throw new RedstreamConfigError(
+        `Stream name "${String(name)}" must not end with "${suffix}": that suffix names ${meaning}`,
+      );
+    }
   }
   return name as string;
+}
+
+/**
+ * Like {@link validateStreamName}, but also accepts a dead-letter stream (`<stream>.dead`),
+ * which is an ordinary stream that any reader (a Consumer, a group consumer, an operator's
+ * XRANGE) may read; only writing to it is the library's business.
+ */
+export function validateReadableStreamName(name: unknown): string {
+  if (typeof name === 'string' && name.endsWith(DEAD_LETTER_STREAM_SUFFIX)) {
+    validateStreamName(name.slice(0, -DEAD_LETTER_STREAM_SUFFIX.length));
+    return name;
+  }
+  return validateStreamName(name);
 }
 
 /** Throws RedstreamConfigError unless `name` can be a consumer name; returns it. */
 export function validateConsumerName(name: unknown): string {
   return validateName('Consumer name', name, NAME);
+}
+
+/**
+ * Throws RedstreamConfigError unless `name` can be a consumer group name; returns it. Group
+ * names follow the consumer names' rules: they appear in logs, in `'<stream>:<group>'`
+ * handler keys and possibly in keys of ours, where ':' or a space would be ambiguous.
+ */
+export function validateGroupName(name: unknown): string {
+  return validateName('Group name', name, NAME);
+}
+
+/** Throws RedstreamConfigError unless `name` can be a member (Redis consumer) of a group. */
+export function validateMemberName(name: unknown): string {
+  return validateName('Member name', name, NAME);
+}
+
+/**
+ * A new member name for one group consumer instance: `<host>-<pid>-<random>`. The random
+ * part makes every start a new member, so a restarted process (same host, and in a
+ * container often the same pid) never inherits a dead member's identity and pending
+ * entries by accident: those are claimed after `claimIdleMs` like any crashed member's.
+ */
+export function memberName(host: string = hostname()): string {
+  // Host names may hold characters the layout rejects (a space on some desktops, ':' never
+  // in DNS but possible in a configured name): replace them rather than fail at start.
+  const safeHost = host.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 100) || 'host';
+  return `${safeHost}-${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
 /** Throws RedstreamConfigError unless `namespace` is undefined or a valid namespace. */
@@ -71,6 +125,7 @@ export function validateNamespace(namespace: unknown): string | undefined {
  * | delay stream | `<base>:stream:<stream>.delay` |
  * | committed offset | `<base>:offset:<stream>:<consumer>` |
  * | lock | `<base>:lock:<lock name>`, wake-up list `<lock key>.notify` |
+ * | dead-letter stream (ours) | `<base>:stream:<stream>.dead` |
  *
  * `<base>` is `redstream`, or `<namespace>:redstream`. One addition of ours, which the gem
  * ignores: `<base>:consumers:<stream>`, the set of consumer names that ever ran on a stream,
@@ -94,6 +149,11 @@ export class RedstreamKeys {
 
   delayStream(stream: string): string {
     return this.stream(delayStreamName(stream));
+  }
+
+  /** `<base>:stream:<stream>.dead`: an ordinary stream, in the slot of the stream's hash tag. */
+  deadLetterStream(stream: string): string {
+    return this.stream(deadLetterStreamName(stream));
   }
 
   offset(stream: string, consumer: string): string {
@@ -126,4 +186,9 @@ export function trimmerLockName(stream: string): string {
 /** `<stream>.delay`: the stream the Delayer reads as consumer `delayer`. */
 export function delayStreamName(stream: string): string {
   return `${stream}${DELAY_STREAM_SUFFIX}`;
+}
+
+/** `<stream>.dead`: the stream that receives the entries a stream's consumers gave up on. */
+export function deadLetterStreamName(stream: string): string {
+  return `${stream}${DEAD_LETTER_STREAM_SUFFIX}`;
 }

@@ -1,12 +1,18 @@
 import Redis from 'ioredis';
+import { hostname } from 'node:os';
 import {
   consumerLockName,
+  deadLetterStreamName,
+  memberName,
   Redstream,
   RedstreamConfigError,
   RedstreamKeys,
   silentLogger,
   trimmerLockName,
   validateConsumerName,
+  validateGroupName,
+  validateMemberName,
+  validateReadableStreamName,
   validateStreamName,
 } from '../../lib/engine';
 import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
@@ -68,6 +74,8 @@ describe('Redis key layout (the redstream gem)', () => {
     );
     expect(plain.lock(trimmerLockName('products'))).toBe('redstream:lock:trimmer:products');
     expect(plain.notify('redstream:lock:trimmer:products')).toBe('redstream:lock:trimmer:products.notify');
+    expect(plain.deadLetterStream('products')).toBe('redstream:stream:products.dead');
+    expect(deadLetterStreamName('{products}')).toBe('{products}.dead');
 
     const namespaced = new RedstreamKeys('my_app');
     expect(namespaced.base).toBe('my_app:redstream');
@@ -161,6 +169,7 @@ describe('Redis key layout (the redstream gem)', () => {
       ['a colon', 'products:eu', /"products:eu" contains ':'/],
       ['a space', 'my products', /"my products" contains a space/],
       ['the .delay suffix', 'products.delay', /must not end with "\.delay"/],
+      ['the .dead suffix', 'products.dead', /must not end with "\.dead": that suffix names a stream's dead-letter/],
       ['nothing', '', /non-empty/],
     ])('rejects a stream name with %s, naming the problem', async (_label, name, problem) => {
       const expectConfigError = (fn: () => unknown): void => {
@@ -183,6 +192,50 @@ describe('Redis key layout (the redstream gem)', () => {
       expect(() => validateConsumerName(name)).toThrow(problem);
       expect(() => redstream.consumer({ stream: 'products', name, handler })).toThrow(RedstreamConfigError);
       expect(() => redstream.trimmer({ stream: 'products', consumerNames: [name] })).toThrow(problem);
+    });
+
+    it.each([
+      ['a colon', 'index:ers', /Group name "index:ers" contains ':'/],
+      ['a space', 'index ers', /Group name "index ers" contains a space/],
+      ['a newline', 'indexers\n', /contains whitespace/],
+      ['nothing', '', /Group name must be a non-empty string/],
+      ['a number', 42, /Group name must be a non-empty string, got 42/],
+      ['too many characters', 'g'.repeat(201), /longer than 200 characters/],
+    ])('rejects a group name with %s', (_label, name, problem) => {
+      expect(() => validateGroupName(name)).toThrow(RedstreamConfigError);
+      expect(() => validateGroupName(name)).toThrow(problem);
+    });
+
+    it('accepts group names like consumer names, hash tags included', () => {
+      expect(validateGroupName('indexers')).toBe('indexers');
+      expect(validateGroupName('{products}-search.v2@eu/1')).toBe('{products}-search.v2@eu/1');
+      expect(() => validateMemberName('a:b')).toThrow(/Member name "a:b" contains ':'/);
+    });
+
+    it('reads, but never writes, a dead-letter stream', () => {
+      expect(validateReadableStreamName('products.dead')).toBe('products.dead');
+      expect(validateReadableStreamName('{products}')).toBe('{products}');
+      expect(() => validateReadableStreamName('products.dead.dead')).toThrow(/must not end with "\.dead"/);
+      expect(() => validateReadableStreamName('products.delay.dead')).toThrow(/must not end with "\.delay"/);
+      expect(() => validateReadableStreamName('a:b.dead')).toThrow(/contains ':'/);
+      expect(() => validateStreamName('products.dead')).toThrow(RedstreamConfigError);
+    });
+
+    it('names every member anew: host, pid and a random part, valid in the layout', () => {
+      const names = new Set(Array.from({ length: 100 }, () => memberName()));
+      expect(names.size).toBe(100);
+      for (const name of names) {
+        expect(validateMemberName(name)).toBe(name);
+        expect(
+          name.startsWith(
+            `${hostname()
+              .replace(/[^A-Za-z0-9_.-]/g, '_')
+              .slice(0, 100)}-${process.pid}-`,
+          ),
+        ).toBe(true);
+      }
+      expect(memberName('my laptop:1')).toMatch(new RegExp(`^my_laptop_1-${process.pid}-[0-9a-f]{12}$`));
+      expect(memberName('')).toMatch(/^host-/);
     });
 
     it('rejects a namespace with a space or a newline', () => {

@@ -34,4 +34,9 @@ export const scripts = {
   deliverDelayed: new LuaScript('deliver-delayed'),
   trimCommitted: new LuaScript('trim-committed'),
   serverTime: new LuaScript('server-time'),
+  forgetIdleMembers: new LuaScript('forget-idle-members'),
+  leaveGroup: new LuaScript('leave-group'),
+  deadLetterEntry: new LuaScript('dead-letter-entry'),
+  replayDeadLetter: new LuaScript('replay-dead-letter'),
+  trimWithGroups: new LuaScript('trim-with-groups'),
 };

@@ -1,0 +1,123 @@
+-- Deletes the entries of a stream that nobody needs any more, for streams read by consumer
+-- groups and/or offset consumers: everything below each group's last-delivered id (inclusive)
+-- and each offset consumer's committed offset (inclusive), and below each group's oldest
+-- pending id (exclusive: that entry is kept). Nothing at or above the smallest of these, and
+-- never beyond the stream's last generated id. Groups are read from the stream itself.
+-- KEYS[1] stream, KEYS[2] registry set of offset consumer names, KEYS[3..n] offset keys of
+-- the consumers ARGV[2..c+1]; ARGV[1] c, the number of consumer names; ARGV[c+2..] groups
+-- that must exist (configured but maybe not created yet).
+-- Returns the number of deleted entries; -1 when some consumer has no offset; -2 when the
+-- registry names a consumer missing from ARGV (read it again and retry); -3 when a required
+-- group does not exist yet (it will start at the beginning: keep everything).
+local consumer_count = tonumber(ARGV[1])
+local given = {}
+for i = 2, consumer_count + 1 do
+  given[ARGV[i]] = true
+end
+for _, name in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if not given[name] then
+    return -2
+  end
+end
+
+-- Ids are 64-bit integers and Lua's doubles lose precision beyond 2^53, so the parts are
+-- compared as decimal strings without leading zeros: the longer is larger, then lexically.
+local function canonical(digits)
+  local stripped = string.match(digits, '^0*(%d-)$')
+  if stripped == '' then
+    return '0'
+  end
+  return stripped
+end
+local function parse(id, source)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  if not ms then
+    ms, seq = string.match(id, '^(%d+)$'), '0'
+  end
+  if not ms then
+    return nil, redis.error_reply('invalid stream id in ' .. source .. ': ' .. id)
+  end
+  return { canonical(ms), canonical(seq) }
+end
+local function less(a, b)
+  if a[1] ~= b[1] then
+    if #a[1] ~= #b[1] then
+      return #a[1] < #b[1]
+    end
+    return a[1] < b[1]
+  end
+  if #a[2] ~= #b[2] then
+    return #a[2] < #b[2]
+  end
+  return a[2] < b[2]
+end
+local function same(a, b)
+  return a[1] == b[1] and a[2] == b[2]
+end
+
+-- The bound: the smallest id anybody still cares about, and whether that entry itself may
+-- go (delivered or committed) or must stay (pending). At equal ids, staying wins.
+local bound, bound_deletable
+local function consider(id, deletable)
+  if not bound or less(id, bound) then
+    bound, bound_deletable = id, deletable
+  elseif same(id, bound) then
+    bound_deletable = bound_deletable and deletable
+  end
+end
+
+for i = 3, #KEYS do
+  local offset = redis.call('GET', KEYS[i])
+  if not offset then
+    return -1
+  end
+  local id, err = parse(offset, KEYS[i])
+  if not id then
+    return err
+  end
+  consider(id, true)
+end
+
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+local groups = {}
+for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local fields = {}
+  for i = 1, #group, 2 do
+    fields[group[i]] = group[i + 1]
+  end
+  groups[fields['name']] = true
+  local delivered, err = parse(fields['last-delivered-id'], 'group ' .. fields['name'])
+  if not delivered then
+    return err
+  end
+  consider(delivered, true)
+  if fields['pending'] > 0 then
+    local oldest = parse(redis.call('XPENDING', KEYS[1], fields['name'])[2], 'pending')
+    consider(oldest, false)
+  end
+end
+for i = consumer_count + 2, #ARGV do
+  if not groups[ARGV[i]] then
+    return -3
+  end
+end
+if not bound then
+  return 0
+end
+
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then
+    consider(parse(info[i + 1], 'stream'), true)
+  end
+end
+
+-- XTRIM MINID keeps the ids >= its threshold.
+local bound_id = bound[1] .. '-' .. bound[2]
+local deleted = redis.call('XTRIM', KEYS[1], 'MINID', bound_id)
+if bound_deletable then
+  deleted = deleted + redis.call('XDEL', KEYS[1], bound_id)
+end
+return deleted
