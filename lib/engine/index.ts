@@ -20,6 +20,7 @@ export type { RedstreamContext } from './redstream-context';
 export * from './redstream-keys';
 export * from './redstream';
 export * from './redstream-defaults';
+export * from './redstream-shards';
 export { compareStreamIds, minStreamId, nextStreamId, streamIdTimestamp, isStreamId } from './stream-id';
 export { StreamLock } from './stream-lock';
 export type { StreamWorkerEvents } from './stream-worker';
