@@ -18,8 +18,9 @@ const NO_COMMANDS: readonly PipelineCommand[] = [];
  * Writes messages: delay messages before a database transaction commits, immediate
  * messages after. Every payload becomes one entry with one field, `payload`, holding JSON,
  * exactly as the gem writes it. A payload must be a JSON object whose every value survives
- * JSON (see {@link encodePayloads}); a bad one rejects the call with RedstreamConfigError
- * naming its field, and nothing of the call is written.
+ * JSON (no `undefined`, BigInt, NaN, function, circular reference, or nesting beyond 100
+ * levels; the README's payload rules); a bad one rejects the call with RedstreamConfigError
+ * naming its field, and nothing of the call is written. Dates become ISO strings.
  *
  * Writes from all callers within one tick of the event loop go out together as pipelines of
  * at most `sliceSize` commands, so many concurrent `queue()` calls cost a few round trips,
