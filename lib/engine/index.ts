@@ -1,4 +1,6 @@
-// The Redis engine: usable without Nest (`@redstream/nestjs/engine`).
+// The Redis engine: usable without Nest (`@redstream/nestjs/engine`). Exported here is what the
+// README documents; the engine's building blocks (StreamWorker, StreamLock, the connection
+// factory, the entry parser, the stream-id helpers) stay inside, imported by path where needed.
 export * from './consumer';
 export * from './delayer';
 export * from './duration';
@@ -11,18 +13,30 @@ export * from './interfaces/redstream-message.interface';
 export * from './interfaces/redstream-options.interface';
 export * from './interfaces/trimmer-options.interface';
 export * from './interfaces/worker-options.interface';
-export { parseStreamEntries } from './message-parser';
-export type { RawStreamEntry, RejectedEntry } from './message-parser';
 export * from './producer';
-export * from './redis-connection';
+export { DEFAULT_SOCKET_TIMEOUT_MS } from './redis-connection';
+export type { RedisClient, RedisConnection } from './redis-connection';
 export { consoleLogger, silentLogger } from './redstream-context';
-export type { RedstreamContext } from './redstream-context';
-export * from './redstream-keys';
+export { RedstreamKeys } from './redstream-keys';
 export * from './redstream';
-export * from './redstream-defaults';
-export { compareStreamIds, minStreamId, nextStreamId, streamIdTimestamp, isStreamId } from './stream-id';
-export { StreamLock } from './stream-lock';
+export * from './redstream-shards';
 export type { StreamWorkerEvents } from './stream-worker';
-export { StreamWorker } from './stream-worker';
 export * from './trimmer';
 export { WORKER_DEFAULTS } from './worker-defaults';
+
+/**
+ * @internal For this package's Nest layer and its tests, which import them from here; not part
+ * of the public API and may change in any release.
+ */
+export { describeConnection, isRedisClient } from './redis-connection';
+/** @internal See above. */
+export { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_REDIS_URL, DEFAULT_TRIM_INTERVAL_MS } from './redstream-defaults';
+/** @internal See above. */
+export {
+  consumerLockName,
+  DELAYER_CONSUMER_NAME,
+  trimmerLockName,
+  validateConsumerName,
+  validateNamespace,
+  validateStreamName,
+} from './redstream-keys';

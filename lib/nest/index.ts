@@ -12,3 +12,4 @@ export type {
 } from './redstream.module-definition';
 export * from './redstream.module';
 export * from './redstream.registry';
+export * from './redstream-shard.providers';

@@ -13,8 +13,10 @@ export {
 } from './redstream-entity.decorator';
 export type { RedstreamEntityBinding, RedstreamEntityTarget } from './redstream-entity.decorator';
 export * from './redstream-bulk';
-export * from './redstream-shards';
 export * from './redstream-typeorm.errors';
 export * from './redstream-typeorm.module';
 export * from './redstream.subscriber';
-export * from './redstream-shard.providers';
+// Shards need neither TypeORM nor this entry: they live in the engine (`RedstreamShards`) and the
+// Nest layer (their providers), and stay exported here for code that imported them from here.
+export * from '../engine/redstream-shards';
+export * from '../nest/redstream-shard.providers';

@@ -88,9 +88,7 @@ export async function redstreamBulkEntities<TEntity extends ObjectLiteral, TResu
   const delayIds = await Promise.all(streams.map(([stream, payloads]) => producer.delay(stream, payloads)));
   const result = await runInsideRedstreamBulk(() => write([...entities]));
   await Promise.all(
-    streams.map(([stream, payloads], index) =>
-      producer.queue(stream, payloads, producer.deleteDelayMessagesOnQueue ? { delayMessageIds: delayIds[index] } : {}),
-    ),
+    streams.map(([stream, payloads], index) => producer.queueAfterDelay(stream, payloads, delayIds[index])),
   );
   return result;
 }

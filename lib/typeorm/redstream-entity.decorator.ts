@@ -5,7 +5,7 @@ import type {
   RedstreamEntityOptions,
   RedstreamStreamFunction,
 } from './interfaces/redstream-entity-options.interface';
-import { RedstreamShards } from './redstream-shards';
+import { RedstreamShards } from '../engine/redstream-shards';
 
 /** An entity class (abstract base classes included). */
 export type RedstreamEntityTarget = abstract new (...args: never[]) => object;

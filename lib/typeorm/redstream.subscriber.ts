@@ -195,11 +195,7 @@ export class RedstreamSubscriber implements EntitySubscriberInterface<ObjectLite
     await Promise.all(
       [...byStream].map(async ([stream, batch]) => {
         try {
-          await this.producer.queue(
-            stream,
-            batch.payloads,
-            this.producer.deleteDelayMessagesOnQueue ? { delayMessageIds: batch.delayIds } : {},
-          );
+          await this.producer.queueAfterDelay(stream, batch.payloads, batch.delayIds);
         } catch (error) {
           this.logger.warn(
             `Could not write ${batch.payloads.length} immediate message(s) to stream "${stream}" after the commit ` +

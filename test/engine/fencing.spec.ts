@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
-import { compareStreamIds, Consumer, ConsumerOptions, Redstream, silentLogger } from '../../lib/engine';
+import { Consumer, ConsumerOptions, Redstream, silentLogger } from '../../lib/engine';
+import { compareStreamIds } from '../../lib/engine/stream-id';
 import { connectTestRedis, sleep, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
 import { spawnWorkerChild, WorkerChild } from '../support/worker-child';
 

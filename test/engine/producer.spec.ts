@@ -101,6 +101,117 @@ describe('Producer', () => {
     expect(await admin.exists(streamKey(), delayKey())).toBe(0);
   }
 
+  describe('payloads that would not come back as written', () => {
+    const circular = (): object => {
+      const product: Record<string, unknown> = { id: 1, variants: [] };
+      (product.variants as unknown[]).push({ parent: product });
+      return product;
+    };
+    const nested = (levels: number): object => {
+      const root: Record<string, unknown> = {};
+      let level = root;
+      for (let i = 1; i < levels; i++) level = (level.child = {}) as Record<string, unknown>;
+      return root;
+    };
+
+    it.each<[string, () => unknown, RegExp]>([
+      ['undefined in an object', () => ({ id: undefined }), /payload\.id is undefined, which JSON leaves out/],
+      [
+        'undefined in an array',
+        () => ({ ids: [1, undefined] }),
+        /payload\.ids\[1\] is undefined, which JSON writes as null/,
+      ],
+      ['a BigInt', () => ({ id: 12345678901234567890n }), /payload\.id is a BigInt/],
+      [
+        'a BigInt deep inside',
+        () => ({ order: { 'line-items': [{ qty: 1n }] } }),
+        /payload\.order\["line-items"\]\[0\]\.qty is a BigInt/,
+      ],
+      [
+        'a circular reference',
+        circular,
+        /payload\.variants\[0\]\.parent refers back to payload \(a circular reference\)/,
+      ],
+      ['a function', () => ({ id: 1, reload: () => undefined }), /payload\.reload is a function/],
+      ['a symbol', () => ({ id: Symbol('id') }), /payload\.id is a symbol/],
+      ['NaN', () => ({ price: NaN }), /payload\.price is NaN, which JSON writes as null/],
+      ['Infinity in an array', () => ({ prices: [1, -Infinity] }), /payload\.prices\[1\] is -Infinity/],
+      ['an invalid Date', () => ({ at: new Date('not a date') }), /payload\.at is an invalid Date/],
+      ['a Map', () => ({ tags: new Map([['a', 1]]) }), /payload\.tags is a Map, which JSON writes as \{\}/],
+      ['101 levels of nesting', () => nested(101), /nests deeper than 100 levels/],
+      ['10,000 levels of nesting', () => nested(10_000), /nests deeper than 100 levels/],
+      [
+        'a toJSON() that throws',
+        () => ({
+          id: {
+            toJSON: () => {
+              throw new Error('boom');
+            },
+          },
+        }),
+        /cannot be written as JSON: boom/,
+      ],
+    ])('rejects %s with RedstreamConfigError naming the field, and writes nothing', async (_label, make, message) => {
+      const payload = make() as RedstreamPayload;
+      for (const call of [
+        () => producer.queue('products', payload),
+        () => producer.delay('products', payload),
+        () => producer.queueAfterDelay('products', payload, []),
+      ]) {
+        const error = (await call().catch((caught: unknown) => caught)) as Error;
+        expect(error).toBeInstanceOf(RedstreamConfigError);
+        expect(error.message).toMatch(message);
+        expect(error.message).toMatch(/^Producer\.(queue|delay|queueAfterDelay)\(products\): /);
+      }
+      const written = jest.fn();
+      await expect(producer.bulk('products', [{ id: 1 }, payload], written)).rejects.toThrow(
+        /^Producer\.bulk\(products\): payloads\[1\]/,
+      );
+      expect(written).not.toHaveBeenCalled();
+      expect(await admin.exists(streamKey(), delayKey())).toBe(0);
+    });
+
+    it('names the payload of an array by its index and writes none of the array', async () => {
+      await expect(producer.queue('products', [{ id: 1 }, { id: 2 }, { id: undefined }])).rejects.toThrow(
+        'Producer.queue(products): payloads[2].id is undefined',
+      );
+      expect(await admin.exists(streamKey())).toBe(0);
+    });
+
+    it('converts as JSON does: Dates to ISO strings, toJSON() results, class instances to their fields', async () => {
+      class Price {
+        constructor(
+          readonly amount: number,
+          readonly currency: string,
+        ) {}
+        get label(): string {
+          return `${this.amount} ${this.currency}`;
+        }
+      }
+      const at = new Date('2024-05-01T12:00:00.000Z');
+      await producer.queue('products', {
+        id: 1,
+        updatedAt: at,
+        history: [{ at }],
+        price: new Price(5, 'EUR'),
+        sku: { toJSON: () => 'A-1' },
+      });
+      expect((await entries(streamKey()))[0].payload).toEqual({
+        id: 1,
+        updatedAt: '2024-05-01T12:00:00.000Z',
+        history: [{ at: '2024-05-01T12:00:00.000Z' }],
+        price: { amount: 5, currency: 'EUR' },
+        sku: 'A-1',
+      });
+    });
+
+    it('accepts 100 levels of nesting (what Ruby JSON.parse reads) and nulls, and keeps them as written', async () => {
+      const payload = { ...nested(100), id: 1, deleted: null, flags: [true, false] };
+      await producer.queue('products', payload);
+      expect((await entries(streamKey()))[0].payload).toEqual(payload);
+    });
+  });
+
   it('writes arrays larger than the slice size completely and in order', async () => {
     const sliced = redstream.producer({ sliceSize: 10 });
     const payloads = Array.from({ length: 47 }, (_, index) => ({ id: index }));
@@ -144,6 +255,22 @@ describe('Producer', () => {
       expect(await admin.xlen(streamKey())).toBe(2);
     });
 
+    it('queueAfterDelay deletes the delay messages in the same round trip with deleteDelayMessagesOnQueue', async () => {
+      const deleting = new Redstream({ redis: proxy.url, namespace, logger: silentLogger });
+      try {
+        const writer = deleting.producer({ deleteDelayMessagesOnQueue: true });
+        const delayIds = await writer.delay('products', [{ id: 1 }, { id: 2 }]);
+        proxy.resetCounters();
+        const ids = await writer.queueAfterDelay('products', [{ id: 1 }, { id: 2 }], delayIds);
+        expect(proxy.requestChunks).toBe(1);
+        expect(ids).toHaveLength(2);
+        expect(await admin.xlen(delayKey())).toBe(0);
+        expect((await entries(streamKey())).map((entry) => entry.id)).toEqual(ids);
+      } finally {
+        await deleting.close();
+      }
+    });
+
     it('batches many concurrent single queue calls into few round trips', async () => {
       const calls = 1_000;
       const writer = proxied.producer();
@@ -180,6 +307,28 @@ describe('Producer', () => {
       await deleting.bulk('products', [{ id: 1 }, { id: 2 }], () => undefined);
       expect((await entries(delayKey())).map((entry) => entry.payload)).toEqual([{ id: 99 }]);
       expect(await admin.xlen(streamKey())).toBe(2);
+    });
+
+    it('queueAfterDelay leaves the delay messages for the Delayer by default', async () => {
+      const delayIds = await producer.delay('products', [{ id: 1 }, { id: 2 }]);
+      const ids = await producer.queueAfterDelay('products', [{ id: 1 }, { id: 2 }], delayIds);
+      expect((await entries(streamKey())).map((entry) => entry.id)).toEqual(ids);
+      expect((await entries(delayKey())).map((entry) => entry.id)).toEqual(delayIds);
+    });
+
+    it('queue() with delayMessageIds deletes them whatever deleteDelayMessagesOnQueue says', async () => {
+      const delayIds = await producer.delay('products', [{ id: 1 }, { id: 2 }]);
+      await producer.queue('products', { id: 1 }, { delayMessageIds: [delayIds[0]] });
+      expect((await entries(delayKey())).map((entry) => entry.id)).toEqual([delayIds[1]]);
+    });
+
+    it('encodes the payloads again after write(), so changes it made show in the immediate messages', async () => {
+      const product = { id: 1, featured: false };
+      await producer.bulk('products', [product], () => {
+        product.featured = true;
+      });
+      expect((await entries(delayKey()))[0].payload).toEqual({ id: 1, featured: false });
+      expect((await entries(streamKey()))[0].payload).toEqual({ id: 1, featured: true });
     });
 
     it('writes no immediate message when the write throws; the delay messages stay and the error propagates', async () => {

@@ -1,13 +1,6 @@
 import Redis from 'ioredis';
-import {
-  compareStreamIds,
-  minStreamId,
-  nextStreamId,
-  Redstream,
-  RedstreamConfigError,
-  silentLogger,
-  streamIdTimestamp,
-} from '../../lib/engine';
+import { Redstream, RedstreamConfigError, silentLogger } from '../../lib/engine';
+import { compareStreamIds, minStreamId, nextStreamId, streamIdTimestamp } from '../../lib/engine/stream-id';
 import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
 
 describe('stream ids', () => {

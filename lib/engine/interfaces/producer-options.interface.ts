@@ -9,7 +9,9 @@ export interface ProducerOptions {
    */
   wait?: { replicas: number; timeoutMs: number };
   /**
-   * Whether `bulk()` deletes its delay messages once the immediate messages are written.
+   * Whether `bulk()` and `queueAfterDelay()` (which the TypeORM integration uses) delete the
+   * delay messages of a change along with writing its immediate messages. `queue()` with
+   * `delayMessageIds` deletes them whatever this says.
    * `false` (default, the gem since v0.5): the Delayer re-delivers every change once more
    * after the delay, which also heals a consumer that read a lagging database replica.
    * `true` (the gem's older docs): less traffic, no second delivery.
@@ -27,6 +29,9 @@ export interface ProducerOptions {
 
 /** Options of one `queue()` call. */
 export interface QueueOptions {
-  /** Delay message ids (from `delay()`) to delete from the delay stream in the same round trip. */
+  /**
+   * Delay message ids (from `delay()`) to delete from the delay stream in the same round trip,
+   * whatever `deleteDelayMessagesOnQueue` says; `queueAfterDelay()` leaves that to the option.
+   */
   delayMessageIds?: readonly string[];
 }

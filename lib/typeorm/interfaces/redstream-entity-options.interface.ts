@@ -1,5 +1,5 @@
 import type { RedstreamPayload } from '../../engine';
-import type { RedstreamShards } from '../redstream-shards';
+import type { RedstreamShards } from '../../engine/redstream-shards';
 
 /** Which write produced a message. */
 export type RedstreamChangeKind = 'insert' | 'update' | 'remove' | 'soft-remove' | 'recover';

@@ -1,16 +1,14 @@
 import { createHash } from 'node:crypto';
-import {
-  Consumer,
-  ConsumerOptions,
-  Delayer,
-  DelayerOptions,
-  Redstream,
-  RedstreamConfigError,
-  RedstreamPayload,
-  Trimmer,
-  TrimmerOptions,
-  validateStreamName,
-} from '../engine';
+import type { Consumer } from './consumer';
+import type { Delayer } from './delayer';
+import { RedstreamConfigError } from './errors';
+import type { ConsumerOptions } from './interfaces/consumer-options.interface';
+import type { DelayerOptions } from './interfaces/delayer-options.interface';
+import type { RedstreamPayload } from './interfaces/redstream-message.interface';
+import type { TrimmerOptions } from './interfaces/trimmer-options.interface';
+import type { Redstream } from './redstream';
+import { validateStreamName } from './redstream-keys';
+import type { Trimmer } from './trimmer';
 
 /**
  * A stream split into `count` shard streams named `<base>-0` … `<base>-<count-1>`, with the
@@ -18,7 +16,9 @@ import {
  * string, modulo `count`. Every change of one record therefore goes to the same shard, in
  * order, and a Ruby application sharding the same way picks the same shard for the same id.
  *
- * Use it as an entity's `stream` and to set up the workers of every shard from one place.
+ * Use it as an entity's `stream` (`@redstream/nestjs/typeorm`), to pick a shard's stream when
+ * producing, and to set up the workers of every shard from one place. It needs neither Nest nor
+ * TypeORM (`@redstream/nestjs/engine`, re-exported by the root and `/typeorm` entries).
  *
  * @example
  * ```ts

@@ -1,15 +1,10 @@
 import type { FactoryProvider, InjectionToken } from '@nestjs/common';
-import type { RedstreamMessage } from '../engine';
-import {
-  RedstreamConsumer,
-  RedstreamConsumerOptions,
-  RedstreamDelayer,
-  RedstreamDelayerOptions,
-  RedstreamHandlerContext,
-  RedstreamHandlerDecorator,
-  RedstreamHandlerMethod,
-} from '../nest';
-import type { RedstreamShards } from './redstream-shards';
+import type { RedstreamMessage, RedstreamShards } from '../engine';
+import { RedstreamConsumer, RedstreamDelayer } from './decorators';
+import type { RedstreamHandlerDecorator, RedstreamHandlerMethod } from './decorators';
+import type { RedstreamConsumerOptions } from './interfaces/redstream-consumer-options.interface';
+import type { RedstreamDelayerOptions } from './interfaces/redstream-delayer-options.interface';
+import type { RedstreamHandlerContext } from './interfaces/redstream-handler-context.interface';
 
 /** The names of `T`'s methods that can handle a batch. */
 export type RedstreamHandlerMethodName<T> = {

@@ -1,0 +1,53 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const repositoryRoot = join(__dirname, '..', '..');
+
+interface EntryReport {
+  typeormModules: number;
+  exports: Record<string, string>;
+  sameShardsEverywhere: boolean;
+}
+
+/** Loads `entries` (paths from the repository root) in a fresh Node process, from the sources. */
+function loadInChild(entries: string[]): EntryReport {
+  const script = `
+    const loaded = ${JSON.stringify(entries)}.map((entry) => require(entry));
+    const typeormModules = Object.keys(require.cache).filter((file) => /[\\\\/]node_modules[\\\\/]typeorm[\\\\/]/.test(file));
+    const exports = {};
+    for (const name of ['redstreamShards', 'RedstreamShards', 'redstreamShardConsumers', 'redstreamShardDelayers']) {
+      exports[name] = loaded.map((entry) => typeof entry[name]).join(',');
+    }
+    const sameShardsEverywhere = loaded.every((entry) => entry.RedstreamShards === loaded[0].RedstreamShards);
+    process.stdout.write(JSON.stringify({ typeormModules: typeormModules.length, exports, sameShardsEverywhere }));
+  `;
+  const output = execFileSync(process.execPath, ['--require', './test/support/ts-register.js', '-e', script], {
+    cwd: repositoryRoot,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return JSON.parse(output) as EntryReport;
+}
+
+describe('entry points and the optional typeorm peer', () => {
+  it('the root and engine entries never load typeorm, and export the shards', () => {
+    const report = loadInChild(['./lib', './lib/engine']);
+    expect(report.typeormModules).toBe(0);
+    expect(report.exports).toEqual({
+      redstreamShards: 'function,function',
+      RedstreamShards: 'function,function',
+      // The Nest providers come with the root entry; the engine has no Nest.
+      redstreamShardConsumers: 'function,undefined',
+      redstreamShardDelayers: 'function,undefined',
+    });
+    expect(report.sameShardsEverywhere).toBe(true);
+  }, 60_000);
+
+  it('the typeorm entry loads typeorm and still exports the shards, the same ones', () => {
+    const report = loadInChild(['./lib/typeorm', './lib']);
+    expect(report.typeormModules).toBeGreaterThan(0);
+    expect(report.exports.redstreamShards).toBe('function,function');
+    expect(report.exports.redstreamShardConsumers).toBe('function,function');
+    expect(report.sameShardsEverywhere).toBe(true);
+  }, 60_000);
+});
