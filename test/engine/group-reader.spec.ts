@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
-import { RedisConnectionFactory, RedstreamKeys } from '../../lib/engine';
+import { RedstreamKeys } from '../../lib/engine';
+import { RedisConnectionFactory } from '../../lib/engine/redis-connection';
 import { BlockingReader } from '../../lib/engine/blocking-reader';
 import { GroupMembership } from '../../lib/engine/group-membership';
 import { GroupReader } from '../../lib/engine/group-reader';

@@ -1,20 +1,17 @@
 import Redis from 'ioredis';
 import { hostname } from 'node:os';
+import { Redstream, RedstreamConfigError, RedstreamKeys, silentLogger } from '../../lib/engine';
 import {
   consumerLockName,
   deadLetterStreamName,
   memberName,
-  Redstream,
-  RedstreamConfigError,
-  RedstreamKeys,
-  silentLogger,
   trimmerLockName,
   validateConsumerName,
   validateGroupName,
   validateMemberName,
   validateReadableStreamName,
   validateStreamName,
-} from '../../lib/engine';
+} from '../../lib/engine/redstream-keys';
 import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
 
 /** Every key (with type) whose name contains `fragment`. */
