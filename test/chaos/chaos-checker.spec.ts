@@ -172,6 +172,12 @@ describe('chaos checker', () => {
         { proc: 'a', epoch: 1, t: 3_000, ev: 'committed' as const, offset: ids[5] },
       ];
       expect(checkHistory(history(frozen)).violations).toEqual([]);
+      // The refusal came after Redis restarted: ioredis re-sent a commit that had run before, and
+      // its copy was refused, so "not committed" is not proof (seen in a short soak).
+      const restart = { kind: 'redis-restart' as const, t: 22, until: 24 };
+      const report = checkHistory(history([...fencedA, ...bFrom5], { faults: [restart] }));
+      expect(report.violations).toEqual([]);
+      expect(report.figures.names.indexer).toMatchObject({ startsAtUnloggedCommit: 1, startsBeforeLastCommit: 0 });
     });
 
     it('accepts the new owner of the fenced batch starting at the last commit, and counts its replays', () => {

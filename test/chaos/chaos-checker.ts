@@ -96,6 +96,8 @@ export interface NameFigures {
   lateStaleBatches: number;
   /** Owners that started before the last commit logged so far (allowed; their re-delivery is bounded). */
   startsBeforeLastCommit: number;
+  /** Owners that started at a commit whose log line came late or never (kill -9, lost reply, freeze). */
+  startsAtUnloggedCommit: number;
 }
 
 export interface ChaosReport {
@@ -348,7 +350,13 @@ function checkName(
       `${name}: ${duplicates} duplicate deliveries exceed ${bound} (batch size x (${failovers} failovers + ${errorReplays} error replays))`,
     );
   }
-  const startsBeforeLastCommit = checkStarts(name, events, batches, violations);
+  const { startsBeforeLastCommit, startsAtUnloggedCommit } = checkStarts(
+    name,
+    events,
+    history.faults,
+    batches,
+    violations,
+  );
   checkFencing(name, history, events, violations);
   return {
     handled: handledCount.filter((count) => count > 0).length,
@@ -359,6 +367,7 @@ function checkName(
     errorReplays,
     lateStaleBatches,
     startsBeforeLastCommit,
+    startsAtUnloggedCommit,
   };
 }
 
@@ -393,13 +402,21 @@ function firstAfter(stream: WitnessEntry[], offset: string): number {
 //   line; fencing means the commit itself ran before the takeover);
 // - some owner handled a batch ending at that offset and its outcome is unknown: its process
 //   logged nothing after it (kill -9 between commit and log line) or `failed` (a reply lost
-//   after the commit ran). A `standby` after the batch means fenced: the commit was refused, so a
-//   start at that batch's end skips entries only the fenced owner saw.
+//   after the commit ran), or `standby` with a connection fault in between (see `outcomeOf`).
+//   A `standby` after the batch otherwise means fenced: the commit was refused, so a start at
+//   that batch's end skips entries only the fenced owner saw.
 // A start before the last commit cannot happen with fenced commits; it is not a violation by
 // itself, but the owner's re-deliveries count against its one-batch takeover bound.
-function checkStarts(name: string, events: ConsumerEvent[], batches: ConsumerEvent[], violations: string[]): number {
+function checkStarts(
+  name: string,
+  events: ConsumerEvent[],
+  faults: FaultRecord[],
+  batches: ConsumerEvent[],
+  violations: string[],
+): { startsBeforeLastCommit: number; startsAtUnloggedCommit: number } {
   const commits = events.filter((event) => event.ev === 'committed' && event.offset !== undefined);
   let startsBefore = 0;
+  let startsUnlogged = 0;
   for (const active of events) {
     if (active.ev !== 'active' || active.offset === undefined) continue;
     const start = active.offset;
@@ -416,9 +433,12 @@ function checkStarts(name: string, events: ConsumerEvent[], batches: ConsumerEve
         batch.t <= active.t &&
         ownerOf(batch) !== owner &&
         batch.ids?.at(-1) === start &&
-        outcomeOf(batch, events) === 'unknown',
+        outcomeOf(batch, events, faults) === 'unknown',
     );
-    if (loggedLater || unknownOutcome) continue;
+    if (loggedLater || unknownOutcome) {
+      startsUnlogged++;
+      continue;
+    }
     const seenBy = batches.filter((batch) => batch.ids?.at(-1) === start).map(ownerOf);
     violations.push(
       `${name}: ${owner} started after ${start}, past the last commit ${lastCommit}` +
@@ -426,18 +446,43 @@ function checkStarts(name: string, events: ConsumerEvent[], batches: ConsumerEve
         `: the entries in between were skipped`,
     );
   }
-  return startsBefore;
+  return { startsBeforeLastCommit: startsBefore, startsAtUnloggedCommit: startsUnlogged };
 }
 
-/** What became of a batch, from the next event its process logged. */
-function outcomeOf(batch: ConsumerEvent, events: ConsumerEvent[]): 'committed' | 'refused' | 'unknown' {
+/** Faults that can close a connection with a command in flight, or lose its reply. */
+const CONNECTION_FAULTS: FaultKind[] = [
+  'client-kill',
+  'redis-restart',
+  'latency',
+  'blackhole',
+  'stall',
+  'reset',
+  'lost-replies',
+];
+
+/**
+ * What became of a batch, from the next event its process logged. A `standby` refusal is taken
+ * at its word only when no connection fault fell between the batch and the refusal: ioredis
+ * re-sends a command whose connection closed before the reply came, so the commit may have run
+ * (under the lock) and its re-sent copy, arriving after the lock expired, been refused; the
+ * library then logs "not committed" for an offset that is committed (seen in a short soak: the
+ * AOF held the SET of the offset, the re-sent copy ran after a redis-restart).
+ */
+function outcomeOf(
+  batch: ConsumerEvent,
+  events: ConsumerEvent[],
+  faults: FaultRecord[],
+): 'committed' | 'refused' | 'unknown' {
   const index = events.indexOf(batch);
   const next = events
     .slice(index + 1)
     .find((event) => event.proc === batch.proc && ['committed', 'standby', 'failed', 'batch'].includes(event.ev));
   if (next?.ev === 'committed') return 'committed';
-  if (next?.ev === 'standby') return 'refused';
-  return 'unknown';
+  if (next?.ev !== 'standby') return 'unknown';
+  const connectionFault = faults.some(
+    (fault) => CONNECTION_FAULTS.includes(fault.kind) && fault.t <= next.t && (fault.until ?? fault.t) >= batch.t,
+  );
+  return connectionFault ? 'unknown' : 'refused';
 }
 
 // A process frozen past its lock ttl must, once thawed, commit nothing it handled after the
@@ -493,7 +538,7 @@ export function formatReport(report: ChaosReport, history: ChaosHistory): string
       `${name}: handled ${f.handled}/${figures.streamEntries}, duplicates ${f.duplicates}, owners ${f.owners}, ` +
         `max replays at a takeover ${f.failoverReplaysMax} (batch ${history.batchSize}), ` +
         `max re-handled by one owner ${f.takeoverDuplicatesMax}, replays after errors ${f.errorReplays}, ` +
-        `late batches of stale owners ${f.lateStaleBatches}, starts before the last commit ${f.startsBeforeLastCommit}`,
+        `late batches of stale owners ${f.lateStaleBatches}, starts before the last commit ${f.startsBeforeLastCommit}, at an unlogged commit ${f.startsAtUnloggedCommit}`,
     );
   }
   for (const [kind, lag] of Object.entries(figures.takeover)) {
