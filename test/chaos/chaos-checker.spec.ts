@@ -257,6 +257,36 @@ describe('chaos checker', () => {
     expect(violations).toContainEqual(expect.stringMatching(/stale owner a#1 handled 2 batches after SIGCONT/));
   });
 
+  it('accepts the late log line of a commit that ran before the freeze, as the new owner read it', () => {
+    // The harness read offsetBefore (1000-2), a committed 1000-5, then SIGSTOP came before the
+    // log line; b started at 1000-5, so the commit ran before the takeover.
+    const sigstop = {
+      kind: 'sigstop' as const,
+      t: 100,
+      until: 3_000,
+      name: 'indexer',
+      proc: 'a',
+      epoch: 1,
+      offsetBefore: ids[2],
+    };
+    const late = [
+      active('a', 1, 0),
+      ...handled('a', 1, 10, [0, 1, 2]),
+      batch('a', 1, 90, [3, 4, 5]),
+      active('b', 1, 1_200, ids[5]),
+      ...handled('b', 1, 1_210, [6, 7, 8, 9]),
+      { proc: 'a', epoch: 1, t: 3_010, ev: 'committed' as const, offset: ids[5] },
+    ];
+    expect(checkHistory(history(late, { faults: [sigstop], batchSize: 4 })).violations).toEqual([]);
+    // Had b started before it, the stale commit ran after the takeover: not fenced.
+    const unfenced = late.map((event) =>
+      event.ev === 'active' && event.proc === 'b' ? { ...event, offset: ids[2] } : event,
+    );
+    expect(checkHistory(history(unfenced, { faults: [sigstop], batchSize: 4 })).violations).toContainEqual(
+      expect.stringMatching(/stale owner a#1 committed 1000-5 after SIGCONT/),
+    );
+  });
+
   it('reports a slow takeover, a run that did not converge and leftover processes', () => {
     const report = checkHistory(
       history(clean, {

@@ -486,18 +486,33 @@ function outcomeOf(
 }
 
 // A process frozen past its lock ttl must, once thawed, commit nothing it handled after the
-// freeze and finish at most the one batch it was in the middle of.
+// freeze and finish at most the one batch it was in the middle of. Its `committed` line after
+// SIGCONT may be the late log line of a commit that ran before the freeze (the harness reads
+// `offsetBefore`, then sends SIGSTOP: the commit can fall in between, seen in short soaks); that
+// is proven when an owner that took over meanwhile started at or past the committed offset,
+// since it read the offset from Redis. A commit that ran after the takeover fails that proof.
 function checkFencing(name: string, history: ChaosHistory, events: ConsumerEvent[], violations: string[]): void {
   for (const fault of history.faults) {
     if (fault.kind !== 'sigstop' || fault.name !== name || fault.until === undefined) continue;
     const stale = events.filter(
       (event) => event.proc === fault.proc && event.epoch === fault.epoch && event.t >= (fault.until ?? 0),
     );
+    const committedBeforeTakeover = (commit: ConsumerEvent): boolean =>
+      events.some(
+        (event) =>
+          event.ev === 'active' &&
+          ownerOf(event) !== ownerOf(commit) &&
+          event.t >= fault.t &&
+          event.t <= commit.t &&
+          event.offset !== undefined &&
+          compareIds(event.offset, commit.offset!) >= 0,
+      );
     const commits = stale.filter(
       (event) =>
         event.ev === 'committed' &&
         event.offset !== undefined &&
-        (fault.offsetBefore == null || compareIds(event.offset, fault.offsetBefore) > 0),
+        (fault.offsetBefore == null || compareIds(event.offset, fault.offsetBefore) > 0) &&
+        !committedBeforeTakeover(event),
     );
     if (commits.length > 0) {
       violations.push(`${name}: stale owner ${fault.proc}#${fault.epoch} committed ${commits[0].offset} after SIGCONT`);
