@@ -36,3 +36,50 @@ export class RedstreamHandlerTimeoutError extends RedstreamError {}
 
 /** A blocking read did not return within BLOCK plus the grace period; its connection is recreated. */
 export class RedstreamReadStalledError extends RedstreamError {}
+
+/** Why Redis refused a script, as far as the reply tells. */
+export type RedstreamScriptFailure = 'acl-command' | 'acl-key' | 'out-of-memory' | 'read-only' | 'other';
+
+/**
+ * One of the library's Lua scripts failed inside Redis (out of memory, a read-only replica, an
+ * ACL denial, a script error). The message names the operation (`offset commit`, `lock acquire`,
+ * `delayer move`, `trim`...), the script file, the line and the Redis command it failed on.
+ */
+export class RedstreamScriptError extends RedstreamConnectionError {
+  constructor(
+    message: string,
+    /** What the library was doing, e.g. `offset commit`. */
+    readonly operation: string,
+    /** The script's file name without `.lua`, e.g. `commit-offset`. */
+    readonly script: string,
+    readonly failure: RedstreamScriptFailure,
+    /** Where in the script it failed, when Redis says (Redis 7: `@user_script:<line>`). */
+    readonly line: number | undefined,
+    /** The Redis command on that line (upper case), e.g. `XRANGE`. */
+    readonly command: string | undefined,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * The Redis ACL user may not run a command (or touch a key) that an operation needs. `aclRule`
+ * is what to add to the user's ACL line, e.g. `+xrange` or `~app:redstream:*`; see
+ * test/reliability/ACL.md for the complete line.
+ */
+export class RedstreamPermissionError extends RedstreamScriptError {
+  constructor(
+    message: string,
+    operation: string,
+    script: string,
+    failure: 'acl-command' | 'acl-key',
+    line: number | undefined,
+    /** The denied command (upper case), or the command whose keys were denied. */
+    readonly deniedCommand: string | undefined,
+    readonly aclRule: string | undefined,
+    options: { cause: unknown },
+  ) {
+    super(message, operation, script, failure, line, deniedCommand, options);
+  }
+}

@@ -1,25 +1,36 @@
 import { ChaosHistory, checkHistory, ConsumerEvent } from './chaos-checker';
 
 // The checker must be able to fail: each history below has exactly one kind of fault in it.
-const ids = Array.from({ length: 10 }, (_, i) => `1000-${i}`);
+const allIds = Array.from({ length: 30 }, (_, i) => `1000-${i}`);
+const ids = allIds.slice(0, 10);
 
 function batch(proc: string, epoch: number, t: number, positions: number[]): ConsumerEvent {
-  return { proc, epoch, t, ev: 'batch', ids: positions.map((at) => ids[at]) };
+  return { proc, epoch, t, ev: 'batch', ids: positions.map((at) => allIds[at]) };
 }
 
-function active(proc: string, epoch: number, t: number): ConsumerEvent {
-  return { proc, epoch, t, ev: 'active' };
+/** An owner becoming active after `offset`, as the harness logs it. */
+function active(proc: string, epoch: number, t: number, offset = '0-0'): ConsumerEvent {
+  return { proc, epoch, t, ev: 'active', offset };
 }
 
-function history(events: ConsumerEvent[], overrides: Partial<ChaosHistory> = {}): ChaosHistory {
+/** A batch handled and then committed (the library logs the commit before the next batch). */
+function handled(proc: string, epoch: number, t: number, positions: number[]): ConsumerEvent[] {
+  return [
+    batch(proc, epoch, t, positions),
+    { proc, epoch, t: t + 1, ev: 'committed', offset: allIds[positions.at(-1)!] },
+  ];
+}
+
+function history(events: ConsumerEvent[], overrides: Partial<ChaosHistory> = {}, length = 10): ChaosHistory {
+  const streamIds = allIds.slice(0, length);
   return {
     consumerNames: ['indexer'],
     batchSize: 3,
     lockTtlMs: 1_000,
     standbyPollMs: 100,
-    stream: ids.map((id, i) => ({ id, payloadId: i + 1 })),
-    attemptedPayloadIds: ids.map((_, i) => i + 1),
-    acks: ids.map((id, i) => ({ payloadId: i + 1, kind: 'queue' as const, entryId: id })),
+    stream: streamIds.map((id, i) => ({ id, payloadId: i + 1 })),
+    attemptedPayloadIds: streamIds.map((_, i) => i + 1),
+    acks: streamIds.map((id, i) => ({ payloadId: i + 1, kind: 'queue' as const, entryId: id })),
     events: { indexer: events },
     faults: [],
     witnessViolations: [],
@@ -29,15 +40,10 @@ function history(events: ConsumerEvent[], overrides: Partial<ChaosHistory> = {})
   };
 }
 
-const clean = [
-  active('a', 1, 0),
-  batch('a', 1, 10, [0, 1, 2]),
-  batch('a', 1, 20, [3, 4, 5]),
-  // a is killed while handling 6..8; b takes over from the committed offset (after 5).
-  active('b', 1, 2_000),
-  batch('b', 1, 2_010, [6, 7, 8]),
-  batch('b', 1, 2_020, [9]),
-];
+const ownerA = [active('a', 1, 0), ...handled('a', 1, 10, [0, 1, 2]), ...handled('a', 1, 20, [3, 4, 5])];
+// a is killed while handling 6..8; b takes over from the committed offset (after 5).
+const ownerB = [active('b', 1, 2_000, ids[5]), ...handled('b', 1, 2_010, [6, 7, 8]), ...handled('b', 1, 2_020, [9])];
+const clean = [...ownerA, ...ownerB];
 
 describe('chaos checker', () => {
   it('accepts a clean history with a takeover', () => {
@@ -50,14 +56,14 @@ describe('chaos checker', () => {
   });
 
   it('accepts replays of one batch after a takeover, and counts them', () => {
-    const events = [...clean.slice(0, 3), batch('a', 1, 30, [6, 7]), active('b', 1, 2_000), ...clean.slice(4)];
+    const events = [...ownerA, batch('a', 1, 30, [6, 7]), ...ownerB];
     const report = checkHistory(history(events));
     expect(report.violations).toEqual([]);
     expect(report.figures.names.indexer).toMatchObject({ duplicates: 2, failoverReplaysMax: 2 });
   });
 
   it('reports an entry nobody handled', () => {
-    const events = clean.filter((event) => event.t !== 2_020);
+    const events = clean.filter((event) => event.t < 2_020);
     expect(checkHistory(history(events)).violations).toEqual([
       expect.stringMatching(/indexer: entries never handled: 1000-9/),
     ]);
@@ -101,23 +107,109 @@ describe('chaos checker', () => {
   it('reports a takeover that skipped past uncommitted entries', () => {
     const events = [
       active('a', 1, 0),
-      batch('a', 1, 10, [0, 1, 2]),
-      active('b', 1, 2_000),
+      ...handled('a', 1, 10, [0, 1, 2]),
+      active('b', 1, 2_000, ids[2]),
       batch('b', 1, 2_010, [5, 6, 7, 8, 9]),
     ];
     const violations = checkHistory(history(events)).violations;
     expect(violations).toContainEqual(
       expect.stringMatching(/first deliveries out of stream order: 1000-5 first handled while 3 was next/),
     );
+    expect(violations).toContainEqual(
+      expect.stringMatching(/b#1 began at 1000-5, not right after its start offset 1000-2/),
+    );
   });
 
   it('reports more duplicates than one batch per takeover', () => {
-    const events = [...clean.slice(0, 3), active('b', 1, 2_000), batch('b', 1, 2_010, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])];
+    const events = [...ownerA, active('b', 1, 2_000, ids[5]), batch('b', 1, 2_010, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])];
     const violations = checkHistory(history(events)).violations;
     expect(violations).toContainEqual(
       expect.stringMatching(/b#1 re-handled 6 entries after taking over \(batch size 3\)/),
     );
     expect(violations).toContainEqual(expect.stringMatching(/6 duplicate deliveries exceed 3/));
+  });
+
+  describe("each new owner's starting offset against the last commit", () => {
+    // a handled 3..5, but its commit of 1000-5 was refused (fenced: the library logs standby).
+    const fencedA = [
+      active('a', 1, 0),
+      ...handled('a', 1, 10, [0, 1, 2]),
+      batch('a', 1, 20, [3, 4, 5]),
+      {
+        proc: 'a',
+        epoch: 1,
+        t: 25,
+        ev: 'standby' as const,
+        msg: 'lost its lock before committing 1000-5; not committed',
+      },
+    ];
+    const bFrom5 = [
+      active('b', 1, 2_000, ids[5]),
+      ...handled('b', 1, 2_010, [6, 7, 8]),
+      ...handled('b', 1, 2_020, [9]),
+    ];
+
+    it('reports a new owner starting past the last commit, skipping a batch only a fenced owner saw', () => {
+      const report = checkHistory(history([...fencedA, ...bFrom5]));
+      expect(report.violations).toEqual([
+        expect.stringMatching(
+          /indexer: b#1 started after 1000-5, past the last commit 1000-2 \(only a#1 handled up to it, without committing\)/,
+        ),
+      ]);
+      expect(report.ok).toBe(false);
+    });
+
+    it('accepts a start past the logged commits when the commit may have run without its log line', () => {
+      // a was killed (or lost the reply) after committing 1000-5, before logging it.
+      const killed = [active('a', 1, 0), ...handled('a', 1, 10, [0, 1, 2]), batch('a', 1, 20, [3, 4, 5])];
+      expect(checkHistory(history([...killed, ...bFrom5])).violations).toEqual([]);
+      const replyLost = [...killed, { proc: 'a', epoch: 1, t: 30, ev: 'failed' as const, msg: 'Command timed out' }];
+      expect(checkHistory(history([...replyLost, ...bFrom5])).violations).toEqual([]);
+      // a froze between the commit and its log line, which it wrote after b took over.
+      const frozen = [
+        ...killed,
+        ...bFrom5,
+        { proc: 'a', epoch: 1, t: 3_000, ev: 'committed' as const, offset: ids[5] },
+      ];
+      expect(checkHistory(history(frozen)).violations).toEqual([]);
+      // The refusal came after Redis restarted: ioredis re-sent a commit that had run before, and
+      // its copy was refused, so "not committed" is not proof (seen in a short soak).
+      const restart = { kind: 'redis-restart' as const, t: 22, until: 24 };
+      const report = checkHistory(history([...fencedA, ...bFrom5], { faults: [restart] }));
+      expect(report.violations).toEqual([]);
+      expect(report.figures.names.indexer).toMatchObject({ startsAtUnloggedCommit: 1, startsBeforeLastCommit: 0 });
+    });
+
+    it('accepts the new owner of the fenced batch starting at the last commit, and counts its replays', () => {
+      const bFrom2 = [active('b', 1, 2_000, ids[2]), ...handled('b', 1, 2_010, [3, 4, 5]), ...bFrom5.slice(1)];
+      const report = checkHistory(history([...fencedA, ...bFrom2]));
+      expect(report.violations).toEqual([]);
+      expect(report.figures.names.indexer).toMatchObject({ duplicates: 3, takeoverDuplicatesMax: 3 });
+    });
+  });
+
+  it('reports one takeover that re-delivers three committed batches, however clean the other takeovers', () => {
+    // a..e each handle and commit one batch, then hand over cleanly (four clean takeovers);
+    // f starts back at 1000-5 and re-delivers the three batches c, d and e committed.
+    const owners = ['a', 'b', 'c', 'd', 'e'].flatMap((proc, i) => [
+      active(proc, 1, 1_000 * i, i === 0 ? '0-0' : allIds[3 * i - 1]),
+      ...handled(proc, 1, 1_000 * i + 10, [3 * i, 3 * i + 1, 3 * i + 2]),
+    ]);
+    const f = [
+      active('f', 1, 5_000, allIds[5]),
+      ...[6, 9, 12, 15].flatMap((from, i) => handled('f', 1, 5_010 + 10 * i, [from, from + 1, from + 2])),
+      ...handled('f', 1, 5_100, [18, 19]),
+    ];
+    const report = checkHistory(history([...owners, ...f], {}, 20));
+    expect(report.violations).toEqual([
+      expect.stringMatching(/indexer: f#1: 9 duplicate deliveries exceed 3 \(the batch in flight at its takeover/),
+    ]);
+    expect(report.figures.names.indexer).toMatchObject({
+      owners: 6,
+      duplicates: 9,
+      takeoverDuplicatesMax: 9,
+      startsBeforeLastCommit: 1,
+    });
   });
 
   it('reports an owner going back without a failure, and accepts it after one', () => {
@@ -152,8 +244,8 @@ describe('chaos checker', () => {
     };
     const stale = [
       active('a', 1, 0),
-      batch('a', 1, 10, [0, 1, 2]),
-      active('b', 1, 1_200),
+      ...handled('a', 1, 10, [0, 1, 2]),
+      active('b', 1, 1_200, ids[2]),
       batch('b', 1, 1_210, [3, 4, 5]),
       batch('b', 1, 1_220, [6, 7, 8, 9]),
       batch('a', 1, 3_010, [3, 4, 5]),
@@ -163,6 +255,36 @@ describe('chaos checker', () => {
     const violations = checkHistory(history(stale, { faults: [sigstop], batchSize: 4 })).violations;
     expect(violations).toContainEqual(expect.stringMatching(/stale owner a#1 committed 1000-5 after SIGCONT/));
     expect(violations).toContainEqual(expect.stringMatching(/stale owner a#1 handled 2 batches after SIGCONT/));
+  });
+
+  it('accepts the late log line of a commit that ran before the freeze, as the new owner read it', () => {
+    // The harness read offsetBefore (1000-2), a committed 1000-5, then SIGSTOP came before the
+    // log line; b started at 1000-5, so the commit ran before the takeover.
+    const sigstop = {
+      kind: 'sigstop' as const,
+      t: 100,
+      until: 3_000,
+      name: 'indexer',
+      proc: 'a',
+      epoch: 1,
+      offsetBefore: ids[2],
+    };
+    const late = [
+      active('a', 1, 0),
+      ...handled('a', 1, 10, [0, 1, 2]),
+      batch('a', 1, 90, [3, 4, 5]),
+      active('b', 1, 1_200, ids[5]),
+      ...handled('b', 1, 1_210, [6, 7, 8, 9]),
+      { proc: 'a', epoch: 1, t: 3_010, ev: 'committed' as const, offset: ids[5] },
+    ];
+    expect(checkHistory(history(late, { faults: [sigstop], batchSize: 4 })).violations).toEqual([]);
+    // Had b started before it, the stale commit ran after the takeover: not fenced.
+    const unfenced = late.map((event) =>
+      event.ev === 'active' && event.proc === 'b' ? { ...event, offset: ids[2] } : event,
+    );
+    expect(checkHistory(history(unfenced, { faults: [sigstop], batchSize: 4 })).violations).toContainEqual(
+      expect.stringMatching(/stale owner a#1 committed 1000-5 after SIGCONT/),
+    );
   });
 
   it('reports a slow takeover, a run that did not converge and leftover processes', () => {

@@ -90,8 +90,14 @@ export interface NameFigures {
   duplicates: number;
   owners: number;
   failoverReplaysMax: number;
+  /** The most entries one owner re-handled that another owner had handled before (bound: batch size). */
+  takeoverDuplicatesMax: number;
   errorReplays: number;
   lateStaleBatches: number;
+  /** Owners that started before the last commit logged so far (allowed; their re-delivery is bounded). */
+  startsBeforeLastCommit: number;
+  /** Owners that started at a commit whose log line came late or never (kill -9, lost reply, freeze). */
+  startsAtUnloggedCommit: number;
 }
 
 export interface ChaosReport {
@@ -215,11 +221,16 @@ function checkName(
   const events = history.events[name] ?? [];
   const batches = events.filter((event) => event.ev === 'batch').sort((a, b) => a.t - b.t);
   const handledCount = new Array<number>(history.stream.length).fill(0);
+  // Which owners delivered each entry: a re-delivery by the same owner is an error replay, one
+  // by another owner is a takeover duplicate.
+  const handledBy = history.stream.map(() => new Set<string>());
   const phantoms: string[] = [];
   let nextFirstDelivery = 0;
   const outOfOrder: string[] = [];
   const lastOfOwner = new Map<string, { position: number; t: number }>();
   const ownerStarts = new Map<string, number>();
+  const startOffsets = startOffsetsOf(events);
+  const takeoverDuplicates = new Map<string, number>();
   let failoverReplaysMax = 0;
   let errorReplays = 0;
   let lateStaleBatches = 0;
@@ -228,7 +239,7 @@ function checkName(
   let latestOwnerStart = -Infinity;
 
   for (const batch of batches) {
-    const owner = `${batch.proc}#${batch.epoch}`;
+    const owner = ownerOf(batch);
     const positions: number[] = [];
     for (const id of batch.ids ?? []) {
       const at = position.get(id);
@@ -246,6 +257,19 @@ function checkName(
         violations.push(
           `${name}: ${owner} re-handled ${replays} entries after taking over (batch size ${history.batchSize})`,
         );
+      }
+      const start = startOffsets.get(owner);
+      if (start !== undefined) {
+        const expected = firstAfter(history.stream, start);
+        if (positions[0] > expected) {
+          skipped.push(
+            `${owner} began at ${history.stream[positions[0]].id}, not right after its start offset ${start}`,
+          );
+        } else if (positions[0] < expected) {
+          violations.push(
+            `${name}: ${owner} delivered ${history.stream[positions[0]].id}, at or before its start offset ${start}`,
+          );
+        }
       }
       ownerStarts.set(owner, batch.t);
       latestOwnerStart = batch.t;
@@ -276,8 +300,11 @@ function checkName(
         if (at !== nextFirstDelivery)
           outOfOrder.push(`${history.stream[at].id} first handled while ${nextFirstDelivery} was next`);
         nextFirstDelivery = Math.max(nextFirstDelivery, at + 1);
+      } else if (!handledBy[at].has(owner)) {
+        takeoverDuplicates.set(owner, (takeoverDuplicates.get(owner) ?? 0) + 1);
       }
       handledCount[at]++;
+      handledBy[at].add(owner);
     }
     lastOfOwner.set(owner, { position: positions[positions.length - 1], t: batch.t });
   }
@@ -293,6 +320,28 @@ function checkName(
     violations.push(`${name}: an owner went back without a failure in between: ${sample(unexplainedReplays)}`);
   }
 
+  // Duplicates are bounded per takeover, not pooled over the run (a pooled allowance lets one
+  // takeover re-deliver several committed batches when the others were clean). The bound is one
+  // batch per owner, for the entries it re-handles that another owner handled before. Why one
+  // batch is enough: the harness logs a `batch` line before the handler resolves, and the
+  // library commits a batch's last id before it hands out the next batch, so every owner X
+  // handles at most the first `batchSize` entries after its committed offset without having
+  // committed them. Every committed offset is at or below the new owner's start S (offsets never
+  // move back, commits are fenced), so the entries past S that anyone handled are all within the
+  // first `batchSize` entries past S: the batch(es) in flight at the takeover, previous owner's
+  // and stale (thawed) owners' alike, overlap in that one window. The same holds for a stale owner
+  // re-handling, after SIGCONT, what the new owner handled meanwhile. Re-deliveries by the same
+  // owner after a failure are error replays, bounded per failure above ("went back").
+  let takeoverDuplicatesMax = 0;
+  for (const [owner, count] of takeoverDuplicates) {
+    takeoverDuplicatesMax = Math.max(takeoverDuplicatesMax, count);
+    if (count > history.batchSize) {
+      violations.push(
+        `${name}: ${owner}: ${count} duplicate deliveries exceed ${history.batchSize} (the batch in flight at its takeover; ` +
+          `entries another owner had handled before, batch size ${history.batchSize})`,
+      );
+    }
+  }
   const duplicates = handledCount.reduce((sum, count) => sum + Math.max(0, count - 1), 0);
   const failovers = Math.max(0, ownerStarts.size - 1);
   const bound = history.batchSize * (failovers + errorReplays);
@@ -301,30 +350,169 @@ function checkName(
       `${name}: ${duplicates} duplicate deliveries exceed ${bound} (batch size x (${failovers} failovers + ${errorReplays} error replays))`,
     );
   }
+  const { startsBeforeLastCommit, startsAtUnloggedCommit } = checkStarts(
+    name,
+    events,
+    history.faults,
+    batches,
+    violations,
+  );
   checkFencing(name, history, events, violations);
   return {
     handled: handledCount.filter((count) => count > 0).length,
     duplicates,
     owners: ownerStarts.size,
     failoverReplaysMax,
+    takeoverDuplicatesMax,
     errorReplays,
     lateStaleBatches,
+    startsBeforeLastCommit,
+    startsAtUnloggedCommit,
   };
 }
 
+function ownerOf(event: ConsumerEvent): string {
+  return `${event.proc}#${event.epoch}`;
+}
+
+/** The offset each owner reported when it became active (the harness logs it with `active`). */
+function startOffsetsOf(events: ConsumerEvent[]): Map<string, string> {
+  const starts = new Map<string, string>();
+  for (const event of events)
+    if (event.ev === 'active' && event.offset !== undefined) starts.set(ownerOf(event), event.offset);
+  return starts;
+}
+
+/** The position of the first stream entry after `offset` (the stream's length if none). */
+function firstAfter(stream: WitnessEntry[], offset: string): number {
+  let low = 0;
+  let high = stream.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (compareIds(stream[middle].id, offset) <= 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+// Each new owner's starting offset against the last commit logged before it became active. A
+// start past it skips entries unless a commit of exactly that offset happened without its log
+// line at that time, which the log shows in one of two ways only:
+// - some owner logged `committed` of that offset later (it froze between the commit and its log
+//   line; fencing means the commit itself ran before the takeover);
+// - some owner handled a batch ending at that offset and its outcome is unknown: its process
+//   logged nothing after it (kill -9 between commit and log line) or `failed` (a reply lost
+//   after the commit ran), or `standby` with a connection fault in between (see `outcomeOf`).
+//   A `standby` after the batch otherwise means fenced: the commit was refused, so a start at
+//   that batch's end skips entries only the fenced owner saw.
+// A start before the last commit cannot happen with fenced commits; it is not a violation by
+// itself, but the owner's re-deliveries count against its one-batch takeover bound.
+function checkStarts(
+  name: string,
+  events: ConsumerEvent[],
+  faults: FaultRecord[],
+  batches: ConsumerEvent[],
+  violations: string[],
+): { startsBeforeLastCommit: number; startsAtUnloggedCommit: number } {
+  const commits = events.filter((event) => event.ev === 'committed' && event.offset !== undefined);
+  let startsBefore = 0;
+  let startsUnlogged = 0;
+  for (const active of events) {
+    if (active.ev !== 'active' || active.offset === undefined) continue;
+    const start = active.offset;
+    const owner = ownerOf(active);
+    const lastCommit = commits
+      .filter((commit) => commit.t <= active.t)
+      .reduce((max, commit) => (compareIds(commit.offset!, max) > 0 ? commit.offset! : max), '0-0');
+    const order = compareIds(start, lastCommit);
+    if (order < 0) startsBefore++;
+    if (order <= 0) continue;
+    const loggedLater = commits.some((commit) => commit.offset === start && ownerOf(commit) !== owner);
+    const unknownOutcome = batches.some(
+      (batch) =>
+        batch.t <= active.t &&
+        ownerOf(batch) !== owner &&
+        batch.ids?.at(-1) === start &&
+        outcomeOf(batch, events, faults) === 'unknown',
+    );
+    if (loggedLater || unknownOutcome) {
+      startsUnlogged++;
+      continue;
+    }
+    const seenBy = batches.filter((batch) => batch.ids?.at(-1) === start).map(ownerOf);
+    violations.push(
+      `${name}: ${owner} started after ${start}, past the last commit ${lastCommit}` +
+        (seenBy.length > 0 ? ` (only ${[...new Set(seenBy)].join(', ')} handled up to it, without committing)` : '') +
+        `: the entries in between were skipped`,
+    );
+  }
+  return { startsBeforeLastCommit: startsBefore, startsAtUnloggedCommit: startsUnlogged };
+}
+
+/** Faults that can close a connection with a command in flight, or lose its reply. */
+const CONNECTION_FAULTS: FaultKind[] = [
+  'client-kill',
+  'redis-restart',
+  'latency',
+  'blackhole',
+  'stall',
+  'reset',
+  'lost-replies',
+];
+
+/**
+ * What became of a batch, from the next event its process logged. A `standby` refusal is taken
+ * at its word only when no connection fault fell between the batch and the refusal: ioredis
+ * re-sends a command whose connection closed before the reply came, so the commit may have run
+ * (under the lock) and its re-sent copy, arriving after the lock expired, been refused; the
+ * library then logs "not committed" for an offset that is committed (seen in a short soak: the
+ * AOF held the SET of the offset, the re-sent copy ran after a redis-restart).
+ */
+function outcomeOf(
+  batch: ConsumerEvent,
+  events: ConsumerEvent[],
+  faults: FaultRecord[],
+): 'committed' | 'refused' | 'unknown' {
+  const index = events.indexOf(batch);
+  const next = events
+    .slice(index + 1)
+    .find((event) => event.proc === batch.proc && ['committed', 'standby', 'failed', 'batch'].includes(event.ev));
+  if (next?.ev === 'committed') return 'committed';
+  if (next?.ev !== 'standby') return 'unknown';
+  const connectionFault = faults.some(
+    (fault) => CONNECTION_FAULTS.includes(fault.kind) && fault.t <= next.t && (fault.until ?? fault.t) >= batch.t,
+  );
+  return connectionFault ? 'unknown' : 'refused';
+}
+
 // A process frozen past its lock ttl must, once thawed, commit nothing it handled after the
-// freeze and finish at most the one batch it was in the middle of.
+// freeze and finish at most the one batch it was in the middle of. Its `committed` line after
+// SIGCONT may be the late log line of a commit that ran before the freeze (the harness reads
+// `offsetBefore`, then sends SIGSTOP: the commit can fall in between, seen in short soaks); that
+// is proven when an owner that took over meanwhile started at or past the committed offset,
+// since it read the offset from Redis. A commit that ran after the takeover fails that proof.
 function checkFencing(name: string, history: ChaosHistory, events: ConsumerEvent[], violations: string[]): void {
   for (const fault of history.faults) {
     if (fault.kind !== 'sigstop' || fault.name !== name || fault.until === undefined) continue;
     const stale = events.filter(
       (event) => event.proc === fault.proc && event.epoch === fault.epoch && event.t >= (fault.until ?? 0),
     );
+    const committedBeforeTakeover = (commit: ConsumerEvent): boolean =>
+      events.some(
+        (event) =>
+          event.ev === 'active' &&
+          ownerOf(event) !== ownerOf(commit) &&
+          event.t >= fault.t &&
+          event.t <= commit.t &&
+          event.offset !== undefined &&
+          compareIds(event.offset, commit.offset!) >= 0,
+      );
     const commits = stale.filter(
       (event) =>
         event.ev === 'committed' &&
         event.offset !== undefined &&
-        (fault.offsetBefore == null || compareIds(event.offset, fault.offsetBefore) > 0),
+        (fault.offsetBefore == null || compareIds(event.offset, fault.offsetBefore) > 0) &&
+        !committedBeforeTakeover(event),
     );
     if (commits.length > 0) {
       violations.push(`${name}: stale owner ${fault.proc}#${fault.epoch} committed ${commits[0].offset} after SIGCONT`);
@@ -341,9 +529,10 @@ const CHECKS: [label: string, fails: RegExp][] = [
   ['every entry handled at least once by each consumer name', /entries never handled|did not catch up/],
   [
     'stream order per owner: no skip, no out-of-order first delivery',
-    /skipped entries|out of stream order|went back without/,
+    /skipped entries|out of stream order|went back without|before its start offset/,
   ],
-  ['duplicates at most one batch per failover', /re-handled|duplicate deliveries exceed|went back \d+ entries/],
+  ['each new owner starts at the last commit (or at a commit whose log line was lost)', /started after/],
+  ['duplicates at most one batch per takeover', /re-handled|duplicate deliveries exceed|went back \d+ entries/],
   ['stale (SIGSTOPped) owners fenced; no offset ever moved back', /stale owner|moved back/],
   ['the trimmer removed nothing uncommitted', /trimmer deleted/],
   ['takeover within lock ttl + standby poll + slack', /takeover/],
@@ -362,8 +551,9 @@ export function formatReport(report: ChaosReport, history: ChaosHistory): string
   for (const [name, f] of Object.entries(figures.names)) {
     lines.push(
       `${name}: handled ${f.handled}/${figures.streamEntries}, duplicates ${f.duplicates}, owners ${f.owners}, ` +
-        `max replays at a takeover ${f.failoverReplaysMax} (batch ${history.batchSize}), replays after errors ${f.errorReplays}, ` +
-        `late batches of stale owners ${f.lateStaleBatches}`,
+        `max replays at a takeover ${f.failoverReplaysMax} (batch ${history.batchSize}), ` +
+        `max re-handled by one owner ${f.takeoverDuplicatesMax}, replays after errors ${f.errorReplays}, ` +
+        `late batches of stale owners ${f.lateStaleBatches}, starts before the last commit ${f.startsBeforeLastCommit}, at an unlogged commit ${f.startsAtUnloggedCommit}`,
     );
   }
   for (const [kind, lag] of Object.entries(figures.takeover)) {

@@ -1,22 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Redstream, RedstreamConnectionError } from '../../lib/engine';
 import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
+import { documentedAclRule } from '../support/documented-acl-rule';
 import { RecordingLogger } from '../support/recording-logger';
-
-/** The `ACL SETUSER` line documented in ACL.md, with its placeholders filled in. */
-function documentedAclRule(user: string, password: string, namespace: string): string[] {
-  const doc = readFileSync(join(__dirname, 'ACL.md'), 'utf8');
-  const line = doc.split('\n').find((candidate) => candidate.startsWith('ACL SETUSER '));
-  if (!line) throw new Error('ACL.md has no line starting with "ACL SETUSER"');
-  return line
-    .replace('<user>', user)
-    .replace('<password>', password)
-    .replace('<namespace>', namespace)
-    .split(/\s+/)
-    .slice(3);
-}
 
 interface AclLogEntry {
   username: string;

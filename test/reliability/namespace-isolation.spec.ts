@@ -52,15 +52,16 @@ describe('namespace isolation', () => {
     expect(await second.streamLength('products')).toBe(3);
     expect(await second.delayStreamLength('products')).toBe(1);
 
-    // A delayer of the first namespace does not touch the second's delay stream.
+    // A delayer of the first namespace does not touch the second's delay stream: once it has
+    // re-queued its own due message (a full pass), the second's is still there.
+    await first.producer().delay('products', { id: 'a-delayed' });
     const firstDelayer = first.delayer({ stream: 'products', delay: 1, blockMs: 300 });
     firstDelayer.start();
-    await waitFor(() => firstDelayer.isActive);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(async () => seenByFirst.includes('a-delayed') && (await first.delayStreamLength('products')) === 0);
     expect(await second.delayStreamLength('products')).toBe(1);
 
     await Promise.all([firstConsumer.stop(), secondConsumer.stop(), firstDelayer.stop()]);
-    expect(seenByFirst).toEqual(['a1', 'a2']);
+    expect(seenByFirst).toEqual(['a1', 'a2', 'a-delayed']);
     expect(seenBySecond).toEqual(['b1', 'b2', 'b3']);
 
     const firstKeys = await redis.keys(`${first.keys.base}:*`);

@@ -1,7 +1,7 @@
 import { connect, Socket } from 'node:net';
 import Redis from 'ioredis';
 import { TcpProxy } from '../support/tcp-proxy';
-import { connectTestRedis, testRedisUrl, uniqueNamespace } from '../support/test-redis';
+import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
 
 // The chaos soak is only as good as its faults: each mode of the proxy must do what it says.
 describe('TcpProxy', () => {
@@ -61,7 +61,7 @@ describe('TcpProxy', () => {
     const late = await rawConnection();
     expect(await roundTrip(late.socket, late.replies, 300)).toBeUndefined();
     proxy.heal();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(() => replies.length > 0 && late.replies.length > 0, 2_000);
     expect(replies.join('')).toBe('+PONG\r\n');
     expect(late.replies.join('')).toBe('+PONG\r\n');
   });

@@ -2,21 +2,51 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RedisClient } from '../redis-connection';
+import { isRedisReplyError, scriptError } from './script-error';
 
 /**
  * A Lua script from this folder, run with EVALSHA and loaded with EVAL when the server does
  * not know it yet (after a restart or a SCRIPT FLUSH). Works on single nodes and Cluster alike.
+ * An error reply becomes a RedstreamScriptError (RedstreamPermissionError for ACL denials)
+ * naming `operation`, the script line and the Redis command on it.
  */
 export class LuaScript {
   readonly source: string;
   readonly sha: string;
+  private readonly commandsByLine: string[][];
 
-  constructor(readonly name: string) {
+  constructor(
+    readonly name: string,
+    /** What the script does, in the words of an error message: `offset commit`, `trim`... */
+    readonly operation: string,
+  ) {
     this.source = readFileSync(join(__dirname, `${name}.lua`), 'utf8');
     this.sha = createHash('sha1').update(this.source).digest('hex');
+    this.commandsByLine = this.source
+      .split('\n')
+      .map((line) =>
+        [...line.matchAll(/redis\.p?call\(\s*['"]([A-Za-z]+)['"]/g)].map((match) => match[1].toUpperCase()),
+      );
+  }
+
+  /** The Redis commands the script calls on `line` (1-based, as in `@user_script:<line>`). */
+  commandsAt(line: number): string[] {
+    return this.commandsByLine[line - 1] ?? [];
   }
 
   async run(client: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await this.send(client, keys, args);
+    } catch (error) {
+      throw isRedisReplyError(error) ? scriptError(this, error, keys) : error;
+    }
+  }
+
+  private async send(
+    client: RedisClient,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
     try {
       return await client.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (error) {
@@ -27,16 +57,16 @@ export class LuaScript {
 }
 
 export const scripts = {
-  acquireLock: new LuaScript('acquire-lock'),
-  refreshLock: new LuaScript('refresh-lock'),
-  releaseLock: new LuaScript('release-lock'),
-  commitOffset: new LuaScript('commit-offset'),
-  deliverDelayed: new LuaScript('deliver-delayed'),
-  trimCommitted: new LuaScript('trim-committed'),
-  serverTime: new LuaScript('server-time'),
-  forgetIdleMembers: new LuaScript('forget-idle-members'),
-  leaveGroup: new LuaScript('leave-group'),
-  deadLetterEntry: new LuaScript('dead-letter-entry'),
-  replayDeadLetter: new LuaScript('replay-dead-letter'),
-  trimWithGroups: new LuaScript('trim-with-groups'),
+  acquireLock: new LuaScript('acquire-lock', 'lock acquire'),
+  refreshLock: new LuaScript('refresh-lock', 'lock refresh'),
+  releaseLock: new LuaScript('release-lock', 'lock release'),
+  commitOffset: new LuaScript('commit-offset', 'offset commit'),
+  deliverDelayed: new LuaScript('deliver-delayed', 'delayer move (re-queueing due delay messages)'),
+  trimCommitted: new LuaScript('trim-committed', 'trim'),
+  serverTime: new LuaScript('server-time', 'server time read'),
+  forgetIdleMembers: new LuaScript('forget-idle-members', 'forgetting idle group members'),
+  leaveGroup: new LuaScript('leave-group', 'leaving a group'),
+  deadLetterEntry: new LuaScript('dead-letter-entry', 'dead-lettering an entry'),
+  replayDeadLetter: new LuaScript('replay-dead-letter', 'replaying a dead letter'),
+  trimWithGroups: new LuaScript('trim-with-groups', 'trim (with consumer groups)'),
 };

@@ -53,6 +53,8 @@ end
 if not min_ms then
   return 0
 end
--- XTRIM MINID keeps the ids >= its threshold; the threshold entry is committed too.
+-- XTRIM MINID keeps the ids >= its threshold; the threshold entry is committed too. One call
+-- per line: an error reply names the line, and the line names the command.
 local min_id = min_ms .. '-' .. min_seq
-return redis.call('XTRIM', KEYS[1], 'MINID', min_id) + redis.call('XDEL', KEYS[1], min_id)
+local trimmed = redis.call('XTRIM', KEYS[1], 'MINID', min_id)
+return trimmed + redis.call('XDEL', KEYS[1], min_id)
