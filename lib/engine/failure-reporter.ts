@@ -9,6 +9,17 @@ export function describeFailure(error: unknown): string {
   return error instanceof Error ? error.message : `a non-Error was thrown: ${String(error)}`;
 }
 
+/**
+ * A stack without Node's own frames (task queues, timers), which differ between two throws of
+ * the same error from the same code depending on what woke the code up.
+ */
+function withoutRuntimeFrames(stack: string): string {
+  return stack
+    .split('\n')
+    .filter((line) => !line.includes('(node:') && !line.includes(' at node:'))
+    .join('\n');
+}
+
 /** An Error for anything thrown, for events and callers that expect one. */
 export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(describeFailure(error));
@@ -17,9 +28,9 @@ export function asError(error: unknown): Error {
 /**
  * Logs a run of failures of one kind (a handler retried on the same batch, a loop that cannot
  * reach Redis) without flooding the log: one line per failure, the stack only when an error
- * differs from the one before (same message and stack counts as the same), and while the
- * failures go on a summary at 10, 100, 1000... failures in a row and at least once a minute.
- * A success ends the run.
+ * differs from the one before (same message and stack, Node's own frames aside, counts as
+ * the same), and while the failures go on a summary at 10, 100, 1000... failures in a row
+ * and at least once a minute. A success ends the run.
  */
 export class FailureReporter {
   private failures = 0;
@@ -52,7 +63,7 @@ export class FailureReporter {
       this.lastSummaryAt = now;
     }
     this.failures++;
-    const key = `${reason}\n${stack ?? ''}`;
+    const key = `${reason}\n${stack === undefined ? '' : withoutRuntimeFrames(stack)}`;
     const line = `${this.label}: ${describe(this.failures, reason)}`;
     if (key !== this.lastKey && stack !== undefined) this.logger.error(line, stack);
     else this.logger.error(line);
