@@ -57,6 +57,7 @@ export abstract class BackgroundWorker<
   private stopRequested = false;
   private abort = new AbortController();
   private running?: Promise<void>;
+  private shuttingDown = false;
   private stopped?: Promise<void>;
   private active = false;
 
@@ -91,7 +92,7 @@ export abstract class BackgroundWorker<
   start(): void {
     this.wanted = 'running';
     // A stop in progress starts the loop again once it is done.
-    if (this.running) return;
+    if (this.running || this.shuttingDown) return;
     this.launch();
   }
 
@@ -160,6 +161,7 @@ export abstract class BackgroundWorker<
 
   private async shutdown(): Promise<void> {
     const running = this.running;
+    this.shuttingDown = true;
     this.stopRequested = true;
     this.abort.abort();
     this.reader.interrupt();
@@ -172,6 +174,7 @@ export abstract class BackgroundWorker<
       this.active = false;
     } finally {
       this.running = undefined;
+      this.shuttingDown = false;
       if (this.wanted === 'running') this.launch();
     }
   }
@@ -179,7 +182,8 @@ export abstract class BackgroundWorker<
   private async loop(): Promise<void> {
     while (!this.stopRequested) {
       try {
-        if (!(await this.holdLease())) continue;
+        // The usual case (the local lease vouches) costs no promise.
+        if (!this.lease.isHeld() && !(await this.regainLease())) continue;
         if (this.stopRequested) break;
         await this.step();
         this.backoff.reset();
@@ -199,10 +203,9 @@ export abstract class BackgroundWorker<
     }
   }
 
-  /** True when the lease is held; otherwise activates or waits for a turn. */
-  private async holdLease(): Promise<boolean> {
-    if (this.lease.isHeld()) return true;
-    // The local lease ran out (a long pause): ask Redis before working on.
+  /** With the local lease run out: true when still ours; otherwise activates or waits for a turn. */
+  private async regainLease(): Promise<boolean> {
+    // A long pause while active: ask Redis before working on.
     if (this.active && (await this.lease.confirm())) return true;
     return this.activate();
   }

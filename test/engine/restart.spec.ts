@@ -145,6 +145,40 @@ describe('restarting workers', () => {
     expect(worker.isRunning).toBe(running);
   });
 
+  it.each([
+    ['stop, start', ['stop', 'start'], true],
+    ['stop, start, stop', ['stop', 'start', 'stop'], false],
+    ['start, stop, start', ['start', 'stop', 'start'], true],
+  ] as const)(
+    'ends as the last call says: %s on a worker never started, with one loop',
+    async (_label, calls, running) => {
+      const ids = await queue(3);
+      const seen: string[] = [];
+      let activations = 0;
+      const worker = consumer({
+        batchSize: 1,
+        handler: (messages) => void seen.push(...messages.map((message) => message.id)),
+      });
+      worker.on('active', () => activations++);
+      const stops: Promise<void>[] = [];
+      for (const call of calls) {
+        if (call === 'stop') stops.push(worker.stop());
+        else worker.start();
+      }
+      expect(worker.isRunning).toBe(running);
+      await Promise.all(stops);
+      if (running) {
+        await waitFor(async () => (await committed()) === ids[2]);
+        expect(seen).toEqual(ids);
+        expect(activations).toBe(1);
+      } else {
+        expect(worker.isActive).toBe(false);
+        expect(activations).toBe(0);
+        expect(await admin.exists(lockKey())).toBe(0);
+      }
+    },
+  );
+
   it('a standby that is restarted while another instance works stays a standby and takes over later', async () => {
     const seen: string[] = [];
     const active = consumer();
