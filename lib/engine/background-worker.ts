@@ -182,8 +182,8 @@ export abstract class BackgroundWorker<
   private async loop(): Promise<void> {
     while (!this.stopRequested) {
       try {
-        // The usual case (the local lease vouches) costs no promise.
-        if (!this.lease.isHeld() && !(await this.regainLease())) continue;
+        // The usual case (active, the local lease vouches) costs no promise.
+        if ((!this.active || !this.lease.isHeld()) && !(await this.regainLease())) continue;
         if (this.stopRequested) break;
         await this.step();
         this.backoff.reset();
@@ -203,10 +203,10 @@ export abstract class BackgroundWorker<
     }
   }
 
-  /** With the local lease run out: true when still ours; otherwise activates or waits for a turn. */
+  /** Not active, or the local lease ran out: true when (again) ours; else activates or waits for a turn. */
   private async regainLease(): Promise<boolean> {
     // A long pause while active: ask Redis before working on.
-    if (this.active && (await this.lease.confirm())) return true;
+    if (this.active && !this.lease.isHeld() && (await this.lease.confirm())) return true;
     return this.activate();
   }
 

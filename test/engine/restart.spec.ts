@@ -235,6 +235,27 @@ describe('restarting workers', () => {
       await trimmer.stop();
     });
 
+    it('activates (keep-alive, event) when started after trimOnce() took the lock', async () => {
+      // A long interval: after its first run only the keep-alive refreshes the lock.
+      const trimmer = redstream.trimmer({ stream: 'products', interval: '10s', lockTtlMs: 600, lockRefreshMs: 200 });
+      await trimmer.trimOnce();
+      const owner = await admin.get(trimmerLock());
+      expect(owner).not.toBeNull();
+      const activated = new Promise<void>((resolve) => trimmer.once('active', () => resolve()));
+      trimmer.start();
+      await activated;
+      expect(trimmer.isActive).toBe(true);
+      let lastTtl = await admin.pttl(trimmerLock());
+      await waitFor(async () => {
+        const ttl = await admin.pttl(trimmerLock());
+        const refreshed = ttl > lastTtl;
+        lastTtl = ttl;
+        return refreshed;
+      });
+      expect(await admin.get(trimmerLock())).toBe(owner);
+      await trimmer.stop();
+    });
+
     it('keeps one of two started trimmers active; the other takes over when it stops', async () => {
       const options = { stream: 'products', interval: 50, standbyPollMs: 100 };
       const first = redstream.trimmer(options);
