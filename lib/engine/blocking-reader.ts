@@ -1,13 +1,13 @@
-import type { RawStreamEntry } from './message-parser';
 import type { RedisClient, RedisConnectionFactory } from './redis-connection';
 import { RedstreamReadStalledError } from './errors';
 import { withTimeout } from './with-timeout';
 
 /**
- * Runs the blocking commands of one worker (XREAD BLOCK, and BRPOP while on standby) on a
- * connection of its own, under a watchdog: a command that has not answered by its block time
- * plus `graceMs` (a dead socket, a reply lost across a reconnect) gets its connection
- * replaced, and the caller simply reads again from its committed offset.
+ * Runs the blocking commands of one worker (XREAD or XREADGROUP BLOCK, BRPOP while on
+ * standby) on a connection of its own, under a watchdog: a command that has not answered by
+ * its block time plus `graceMs` (a dead socket, a reply lost across a reconnect) gets its
+ * connection replaced and rejects with RedstreamReadStalledError, and the caller simply reads
+ * again from where it was. `interrupt()` ends a command in progress at once (for `stop()`).
  */
 export class BlockingReader {
   private client?: RedisClient;
@@ -18,15 +18,10 @@ export class BlockingReader {
     private readonly graceMs: number,
   ) {}
 
-  /** XREAD COUNT `count` BLOCK `blockMs` from after `offset`; null when nothing arrived. */
-  async read(streamKey: string, offset: string, count: number, blockMs: number): Promise<RawStreamEntry[] | null> {
-    const reply = (await this.watch(blockMs, (client) =>
-      client.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', streamKey, offset),
-    )) as [string, RawStreamEntry[]][] | null;
-    return reply?.[0]?.[1] ?? null;
-  }
-
-  /** Runs `command` (a blocking command of at most `blockMs`) on this reader's connection. */
+  /**
+   * Runs `command`, a blocking command that returns after at most `blockMs`, on this reader's
+   * connection (opened on first use) under the watchdog.
+   */
   async watch<T>(blockMs: number, command: (client: RedisClient) => Promise<T>): Promise<T> {
     const client = this.connection();
     const limitMs = blockMs + this.graceMs;

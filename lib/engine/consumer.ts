@@ -1,5 +1,6 @@
 import { Backoff } from './backoff';
 import { RedstreamConfigError, RedstreamHandlerTimeoutError } from './errors';
+import { asError, FailureReporter } from './failure-reporter';
 import type { ConsumerHandler, ConsumerOptions } from './interfaces/consumer-options.interface';
 import type { RedstreamMessage, RedstreamPayload } from './interfaces/redstream-message.interface';
 import { positiveMs } from './option-validation';
@@ -23,6 +24,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
   private readonly handler: ConsumerHandler<TPayload>;
   private readonly handlerTimeoutMs?: number;
   private readonly handlerBackoff: Backoff;
+  private readonly handlerFailures: FailureReporter;
 
   constructor(context: RedstreamContext, options: ConsumerOptions<TPayload>) {
     const stream = validateStreamName(options.stream);
@@ -36,6 +38,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     this.handler = options.handler;
     this.handlerTimeoutMs = options.handlerTimeoutMs;
     this.handlerBackoff = new Backoff({ initialMs: this.options.backoffInitialMs, maxMs: this.options.backoffMaxMs });
+    this.handlerFailures = new FailureReporter(this.logger, label);
   }
 
   /** The offset committed in Redis (`null` before the first commit). */
@@ -64,20 +67,21 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
   private async handleUntilSuccess(messages: RedstreamMessage<TPayload>[]): Promise<void> {
     for (;;) {
       this.throwIfStopping();
-      await this.ensureLock();
+      await this.ensureLease();
       try {
         await this.callHandler(messages);
         this.handlerBackoff.reset();
+        this.handlerFailures.succeeded();
         return;
       } catch (error) {
         const retryInMs = this.handlerBackoff.next();
-        const reason = error instanceof Error ? error.message : `a non-Error was thrown: ${String(error)}`;
-        this.logger.error(
-          `${this.label}: handler failed on ${messages.length} messages ${messages[0].id}..${messages[messages.length - 1].id} ` +
-            `(attempt ${this.handlerBackoff.attempts}): ${reason}; retrying the same batch in ${retryInMs} ms`,
-          error instanceof Error ? error.stack : undefined,
+        this.handlerFailures.failed(
+          error,
+          (attempt, reason) =>
+            `handler failed on ${messages.length} messages ${messages[0].id}..${messages[messages.length - 1].id} ` +
+            `(attempt ${attempt}): ${reason}; retrying the same batch in ${retryInMs} ms`,
         );
-        this.emit('failed', error instanceof Error ? error : new Error(reason), retryInMs);
+        this.emit('failed', asError(error), retryInMs);
         await this.sleep(retryInMs);
       }
     }

@@ -1,4 +1,5 @@
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
+import { RedstreamConfigError } from './errors';
 import { RedisConnectionFactory } from './redis-connection';
 import { RedstreamKeys } from './redstream-keys';
 
@@ -24,3 +25,23 @@ export const silentLogger: RedstreamLogger = {
   error: () => undefined,
   debug: () => undefined,
 };
+
+const LOGGER_METHODS = ['log', 'warn', 'error'] as const;
+
+/**
+ * The logger an option asks for: `false` is silent, `undefined` is `fallback`, and anything
+ * else must have `log`, `warn` and `error` methods (as the module's `logger` option).
+ * `what` names the option in the RedstreamConfigError.
+ */
+export function resolveLogger(value: unknown, what: string, fallback: RedstreamLogger): RedstreamLogger {
+  if (value === undefined) return fallback;
+  if (value === false) return silentLogger;
+  const expected = `${what} must be an object with log, warn and error methods, or false`;
+  if (typeof value !== 'object' || value === null) {
+    throw new RedstreamConfigError(`${expected}, got ${JSON.stringify(value) ?? typeof value}`);
+  }
+  const candidate = value as Partial<Record<keyof RedstreamLogger, unknown>>;
+  const missing = LOGGER_METHODS.filter((method) => typeof candidate[method] !== 'function');
+  if (missing.length > 0) throw new RedstreamConfigError(`${expected}; it has no ${missing.join(', ')} method`);
+  return value as RedstreamLogger;
+}

@@ -8,7 +8,8 @@ import type { RedstreamOptions } from './interfaces/redstream-options.interface'
 import type { TrimmerOptions } from './interfaces/trimmer-options.interface';
 import { Producer } from './producer';
 import { RedisConnectionFactory, RedisClient } from './redis-connection';
-import { consoleLogger, RedstreamContext } from './redstream-context';
+import { consoleLogger, RedstreamContext, resolveLogger } from './redstream-context';
+import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import { RedstreamKeys, validateConsumerName, validateStreamName } from './redstream-keys';
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_REDIS_URL } from './redstream-defaults';
 import { Trimmer } from './trimmer';
@@ -30,14 +31,14 @@ import { withTimeout } from './with-timeout';
 export class Redstream implements RedstreamContext {
   readonly keys: RedstreamKeys;
   readonly connections: RedisConnectionFactory;
-  readonly logger;
+  readonly logger: RedstreamLogger;
   private closing?: Promise<void>;
   /** Workers created here, stopped by `close()` before their connections go. */
   private readonly workers = new Set<{ stop(): Promise<void> }>();
 
   constructor(options: RedstreamOptions = {}) {
+    this.logger = resolveLogger(options.logger, 'Redstream: logger', consoleLogger);
     this.keys = new RedstreamKeys(options.namespace);
-    this.logger = options.logger ?? consoleLogger;
     this.connections = new RedisConnectionFactory(options.redis ?? DEFAULT_REDIS_URL, this.logger);
   }
 

@@ -1,15 +1,20 @@
-import { abortableSleep } from './abortable-sleep';
-import { Backoff } from './backoff';
+import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
 import { durationToMs } from './duration';
-import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import type { TrimmerOptions, TrimResult } from './interfaces/trimmer-options.interface';
+import { SingleOwnerLease } from './leases/single-owner-lease';
 import type { RedisClient } from './redis-connection';
-import type { RedstreamContext } from './redstream-context';
+import { RedstreamContext, resolveLogger } from './redstream-context';
 import { trimmerLockName, validateConsumerName, validateStreamName } from './redstream-keys';
 import { DEFAULT_TRIM_INTERVAL_MS } from './redstream-defaults';
 import { scripts } from './scripts';
 import { StreamLock } from './stream-lock';
 import { resolveWorkerOptions } from './worker-defaults';
+
+/** Events of a Trimmer's loop (`start()`), for observability and tests. */
+export interface TrimmerEvents extends BackgroundWorkerEvents {
+  /** This instance took the `trimmer:<stream>` lock and trims every interval now. */
+  active: [];
+}
 
 const MAX_REGISTRY_RETRIES = 5;
 
@@ -18,37 +23,44 @@ const MAX_REGISTRY_RETRIES = 5;
  * including the numerically smallest committed offset. It never deletes an entry that a
  * known consumer has not committed, and trims nothing while a known consumer has no offset
  * yet (so a consumer added later still gets the whole stream). HA with the gem's
- * `trimmer:<stream>` lock: concurrent trimmers on several hosts do not overlap.
+ * `trimmer:<stream>` lock: while started, one trimmer per stream is active and trims every
+ * interval, the others stand by; `trimOnce()` takes the lock for one run.
  */
-export class Trimmer {
+export class Trimmer extends BackgroundWorker<TrimmerEvents> {
   readonly stream: string;
   readonly intervalMs: number;
   private readonly client: RedisClient;
   private readonly lock: StreamLock;
-  private readonly logger: RedstreamLogger;
   private readonly consumerNames: string[];
-  private readonly backoff: Backoff;
-  private readonly abort = new AbortController();
-  private running?: Promise<void>;
-  private stopped?: Promise<void>;
 
   constructor(
     private readonly context: RedstreamContext,
     options: TrimmerOptions,
   ) {
-    this.stream = validateStreamName(options.stream);
-    const label = `Trimmer ${this.stream}`;
+    const stream = validateStreamName(options.stream);
+    const label = `Trimmer ${stream}`;
     const resolved = resolveWorkerOptions(options, label);
-    this.intervalMs = durationToMs(options.interval ?? DEFAULT_TRIM_INTERVAL_MS, `${label}: interval`);
-    this.consumerNames = (options.consumerNames ?? []).map(validateConsumerName);
-    this.client = context.connections.client();
-    this.logger = options.logger ?? context.logger;
-    const lockKey = context.keys.lock(trimmerLockName(this.stream));
-    this.lock = new StreamLock(this.client, lockKey, context.keys.notify(lockKey), {
+    const intervalMs = durationToMs(options.interval ?? DEFAULT_TRIM_INTERVAL_MS, `${label}: interval`);
+    const consumerNames = (options.consumerNames ?? []).map(validateConsumerName);
+    const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
+    const client = context.connections.client();
+    const lockKey = context.keys.lock(trimmerLockName(stream));
+    const lock = new StreamLock(client, lockKey, context.keys.notify(lockKey), {
       ttlMs: resolved.lockTtlMs,
       refreshMs: resolved.lockRefreshMs,
     });
-    this.backoff = new Backoff({ initialMs: resolved.backoffInitialMs, maxMs: resolved.backoffMaxMs });
+    super({
+      label,
+      logger,
+      connections: context.connections,
+      timing: resolved,
+      lease: (reader) => new SingleOwnerLease(lock, reader, resolved.standbyPollMs),
+    });
+    this.stream = stream;
+    this.intervalMs = intervalMs;
+    this.consumerNames = consumerNames;
+    this.client = client;
+    this.lock = lock;
   }
 
   /** The registered consumer names plus the configured ones, sorted. */
@@ -78,37 +90,20 @@ export class Trimmer {
         return { trimmed: 0, skipped: 'registry-changed', consumers };
       }
       if (trimmed === -1) return { trimmed: 0, skipped: 'consumer-without-offset', consumers };
-      if (trimmed > 0) this.logger.debug?.(`Trimmer ${this.stream}: deleted ${trimmed} committed entries`);
+      if (trimmed > 0) this.logger.debug?.(`${this.label}: deleted ${trimmed} committed entries`);
       return trimmed === 0 ? { trimmed, skipped: 'nothing-committed', consumers } : { trimmed, consumers };
     }
   }
 
-  /** Runs `trimOnce()` every `interval` until `stop()`; errors are logged and retried with backoff. */
-  start(): void {
-    if (this.running || this.stopped) return;
-    this.running = (async () => {
-      while (!this.abort.signal.aborted) {
-        let sleepMs = this.intervalMs;
-        try {
-          await this.trimOnce();
-          this.backoff.reset();
-        } catch (error) {
-          sleepMs = this.backoff.next();
-          this.logger.error(`Trimmer ${this.stream}: ${(error as Error).message}; retrying in ${sleepMs} ms`);
-        }
-        await abortableSleep(sleepMs, this.abort.signal);
-      }
-    })();
+  /** Runs `trimOnce()` every interval, then sleeps; `start()` and `stop()` as for every worker. */
+  protected override async step(): Promise<void> {
+    await this.trimOnce();
+    await this.sleep(this.intervalMs);
   }
 
-  /** Stops the loop and releases the lock. Idempotent. */
-  stop(): Promise<void> {
-    this.stopped ??= (async () => {
-      this.abort.abort();
-      await this.running;
-      await this.lock.release();
-    })();
-    return this.stopped;
+  protected override announceActive(): void {
+    this.logger.log(`${this.label}: active, trimming every ${this.intervalMs} ms`);
+    this.emit('active');
   }
 
   /** Removes a consumer name from the stream's registry, e.g. after decommissioning a consumer. */

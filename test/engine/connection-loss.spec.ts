@@ -194,7 +194,8 @@ describe('connection loss', () => {
       });
       worker.on('failed', (error) => failures.push(error));
       worker.start();
-      await waitFor(() => worker.isActive);
+      // The shared connection and the blocking one, which opens just after activation.
+      await waitFor(() => worker.isActive && proxy.connections === 2);
       const connectionsBefore = proxy.connections;
       await sleep(2_500); // a whole idle XREAD BLOCK longer than the socket timeout
       expect(proxy.connections).toBe(connectionsBefore);

@@ -320,11 +320,13 @@ describe('Consumer', () => {
     expect(await redstream.registeredConsumers('products')).toEqual(['cacher', 'indexer']);
   });
 
-  it('is idempotent: start twice, stop twice, stop before start', async () => {
-    const never = consumer({});
+  it('is idempotent: start twice, stop twice; stop before start changes nothing', async () => {
+    const never = consumer({ name: 'never' });
     await never.stop();
-    never.start();
     expect(never.isRunning).toBe(false);
+    never.start();
+    expect(never.isRunning).toBe(true);
+    await never.stop();
     const worker = consumer({});
     worker.start();
     worker.start();

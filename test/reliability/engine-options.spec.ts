@@ -1,6 +1,6 @@
-import { Redstream, RedstreamConfigError } from '../../lib/engine';
+import { Redstream, RedstreamConfigError, RedstreamLogger } from '../../lib/engine';
 import { freePort } from '../support/redis-server';
-import { sleep } from '../support/test-redis';
+import { sleep, waitFor } from '../support/test-redis';
 import { RecordingLogger } from '../support/recording-logger';
 
 // Wrong options fail at construction with RedstreamConfigError naming the option, before
@@ -85,6 +85,75 @@ describe('engine options errors', () => {
   ])('an invalid %s opens no Redis connection', async (_label, create) => {
     expect(create).toThrow(RedstreamConfigError);
     await expectNoConnectionAttempt();
+  });
+
+  describe('logger', () => {
+    const noWarn = { log: () => undefined, error: () => undefined } as unknown as RedstreamLogger;
+
+    it.each([
+      [
+        'an object without warn',
+        noWarn,
+        /Redstream: logger must be an object with log, warn and error methods, or false; it has no warn method/,
+      ],
+      ['a string', 'console', /Redstream: logger must be .*, or false, got "console"/],
+      ['true', true, /Redstream: logger must be .*, or false, got true/],
+      ['null', null, /Redstream: logger must be .*, or false, got null/],
+    ])('Redstream: rejects %s', (_label, value, message) => {
+      const create = (): unknown => new Redstream({ logger: value as RedstreamLogger });
+      expect(create).toThrow(RedstreamConfigError);
+      expect(create).toThrow(message);
+    });
+
+    it('Redstream: logger false (a plain JS caller, as the module accepts) logs nothing', async () => {
+      const printed = (['log', 'warn', 'error', 'info', 'debug'] as const).map((method) =>
+        jest.spyOn(console, method).mockImplementation(() => undefined),
+      );
+      const silent = new Redstream({ redis: `redis://127.0.0.1:${await freePort()}`, logger: false });
+      try {
+        const consumer = silent.consumer({ stream: 'products', name: 'indexer', backoffMaxMs: 200, handler });
+        let failures = 0;
+        consumer.on('failed', () => failures++);
+        consumer.start();
+        await waitFor(() => failures >= 2, 15_000);
+        await consumer.stop();
+      } finally {
+        await silent.close();
+        for (const spy of printed) spy.mockRestore();
+      }
+      for (const spy of printed) expect(spy).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['Consumer', () => redstream.consumer({ stream: 'products', name: 'indexer', handler, logger: noWarn })],
+      ['Delayer', () => redstream.delayer({ stream: 'products', delay: 1, logger: noWarn })],
+      ['Trimmer', () => redstream.trimmer({ stream: 'products', logger: noWarn })],
+    ])('%s: rejects a logger option without warn, opening no connection', async (worker, create) => {
+      expect(create).toThrow(RedstreamConfigError);
+      expect(create).toThrow(new RegExp(`^${worker} products(:indexer)?: logger must be .*; it has no warn method`));
+      await expectNoConnectionAttempt();
+    });
+
+    it('a worker with logger false logs nothing of its own; the engine logger keeps the rest', async () => {
+      const consumer = redstream.consumer({
+        stream: 'products',
+        name: 'indexer',
+        backoffMaxMs: 200,
+        handler,
+        logger: false,
+      });
+      const trimmer = redstream.trimmer({ stream: 'products', backoffMaxMs: 200, logger: false });
+      let failures = 0;
+      consumer.on('failed', () => failures++);
+      trimmer.on('failed', () => failures++);
+      consumer.start();
+      trimmer.start();
+      await waitFor(() => failures >= 4, 15_000);
+      await Promise.all([consumer.stop(), trimmer.stop()]);
+      expect(logger.matching('error', /Consumer|Trimmer/)).toEqual([]);
+      // The connections are the engine's: their errors still reach its logger.
+      expect(logger.matching('error', /Redis connection/).length).toBeGreaterThan(0);
+    });
   });
 
   async function expectNoConnectionAttempt(): Promise<void> {

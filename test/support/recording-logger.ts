@@ -4,26 +4,28 @@ import type { RedstreamLogger } from '../../lib/engine';
 export interface LogLine {
   level: 'log' | 'warn' | 'error' | 'debug';
   message: string;
+  /** What was passed after the message (a stack, a context). */
+  params: unknown[];
 }
 
 /** A logger that keeps every line, so tests can assert that a fault was reported and how. */
 export class RecordingLogger implements RedstreamLogger {
   readonly lines: LogLine[] = [];
 
-  log(message: string): void {
-    this.lines.push({ level: 'log', message });
+  log(message: string, ...params: unknown[]): void {
+    this.lines.push({ level: 'log', message, params });
   }
 
-  warn(message: string): void {
-    this.lines.push({ level: 'warn', message });
+  warn(message: string, ...params: unknown[]): void {
+    this.lines.push({ level: 'warn', message, params });
   }
 
-  error(message: string): void {
-    this.lines.push({ level: 'error', message });
+  error(message: string, ...params: unknown[]): void {
+    this.lines.push({ level: 'error', message, params });
   }
 
-  debug(message: string): void {
-    this.lines.push({ level: 'debug', message });
+  debug(message: string, ...params: unknown[]): void {
+    this.lines.push({ level: 'debug', message, params });
   }
 
   /** The messages logged at `level`, in order. */

@@ -13,6 +13,9 @@ export interface RedstreamOptions {
    * Must match the gem's `Redstream.namespace` when sharing streams with a Ruby app.
    */
   namespace?: string;
-  /** Where to log. Default: the console, prefixed `[redstream]`. */
-  logger?: RedstreamLogger;
+  /**
+   * Where to log: any object with `log`, `warn` and `error` (Nest's `Logger`, `console`), or
+   * `false` for nothing. Default: the console, prefixed `[redstream]`.
+   */
+  logger?: RedstreamLogger | false;
 }

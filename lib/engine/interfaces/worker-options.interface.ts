@@ -15,8 +15,8 @@ export interface WorkerOptions {
   backoffInitialMs?: number;
   /** Largest retry delay, in ms. Default 30000. */
   backoffMaxMs?: number;
-  /** Overrides the logger of the Redstream instance for this worker. */
-  logger?: RedstreamLogger;
+  /** Overrides the logger of the Redstream instance for this worker; `false` logs nothing. */
+  logger?: RedstreamLogger | false;
 }
 
 /** Options of workers that read a stream with a blocking XREAD (Consumer and Delayer). */

@@ -1,0 +1,249 @@
+import { EventEmitter } from 'node:events';
+import { abortableSleep } from './abortable-sleep';
+import { Backoff } from './backoff';
+import { BlockingReader } from './blocking-reader';
+import { RedstreamLockLostError } from './errors';
+import { asError, FailureReporter } from './failure-reporter';
+import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
+import type { WorkerLease } from './leases/worker-lease.interface';
+import type { RedisConnectionFactory } from './redis-connection';
+
+/** The events every background worker emits; subclasses add their own (and `active`). */
+export interface BackgroundWorkerEvents {
+  /** This instance lost or could not keep its lease and waits as a hot standby. */
+  standby: [reason: string];
+  /** Something failed and will be retried after `retryInMs`. */
+  failed: [error: Error, retryInMs: number];
+}
+
+/** What a {@link BackgroundWorker} is built from. */
+export interface BackgroundWorkerSetup {
+  /** How the worker is named in logs and errors, e.g. `Consumer products:indexer`. */
+  label: string;
+  logger: RedstreamLogger;
+  /** Where the worker's blocking connection comes from. */
+  connections: RedisConnectionFactory;
+  /** First and largest retry delay, and the blocking reader's watchdog grace, in ms. */
+  timing: { backoffInitialMs: number; backoffMaxMs: number; readGraceMs: number };
+  /** Builds the lease; it may wait for its turn on the worker's blocking reader. */
+  lease: (reader: BlockingReader) => WorkerLease;
+}
+
+/** Thrown inside the loop to leave the work in hand unfinished because `stop()` was called. */
+class StopRequested extends Error {}
+
+/**
+ * The loop every long-running engine worker shares: hold the lease (or stand by until it can
+ * be had), run one `step()` after another, and retry failures after a capped backoff without
+ * flooding the log. `start()` and `stop()` can alternate for the life of the object; what
+ * differs between workers is the lease and the step.
+ *
+ * Starting and stopping: the last call wins. `start()` while a `stop()` is still in progress
+ * lets that stop finish (the batch in flight commits, the lease is released) and then starts
+ * again; `stop()` while starting stops. Concurrent `stop()` calls share one promise; after a
+ * restart, `stop()` returns a new one.
+ */
+export abstract class BackgroundWorker<
+  TEvents extends BackgroundWorkerEvents & Record<keyof TEvents, unknown[]> = BackgroundWorkerEvents,
+> extends EventEmitter<TEvents> {
+  readonly label: string;
+  protected readonly logger: RedstreamLogger;
+  protected readonly lease: WorkerLease;
+  /** The worker's own blocking connection (reads and standby waits), under a watchdog. */
+  protected readonly reader: BlockingReader;
+  private readonly backoff: Backoff;
+  private readonly failures: FailureReporter;
+  private wanted: 'running' | 'stopped' = 'stopped';
+  private stopRequested = false;
+  private abort = new AbortController();
+  private running?: Promise<void>;
+  private shuttingDown = false;
+  private stopped?: Promise<void>;
+  private active = false;
+
+  protected constructor(setup: BackgroundWorkerSetup) {
+    super();
+    this.label = setup.label;
+    this.logger = setup.logger;
+    this.reader = new BlockingReader(setup.connections, setup.label, setup.timing.readGraceMs);
+    this.lease = setup.lease(this.reader);
+    this.backoff = new Backoff({ initialMs: setup.timing.backoffInitialMs, maxMs: setup.timing.backoffMaxMs });
+    this.failures = new FailureReporter(setup.logger, setup.label);
+  }
+
+  /** True while this instance holds its lease and works; false on standby or stopped. */
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  /**
+   * True from `start()` until `stop()` is called; also true when `start()` came during a
+   * stop, which restarts once that stop is done.
+   */
+  get isRunning(): boolean {
+    return this.wanted === 'running';
+  }
+
+  /**
+   * Starts the loop in the background; returns at once. No effect while running. After
+   * `stop()` it starts again (the same object, its listeners kept), taking the lease anew
+   * and, for a stream worker, reading after the offset committed in Redis.
+   */
+  start(): void {
+    this.wanted = 'running';
+    // A stop in progress starts the loop again once it is done.
+    if (this.running || this.shuttingDown) return;
+    this.launch();
+  }
+
+  /**
+   * Stops promptly: takes no new work, interrupts a blocking read or a sleep at once, lets
+   * the work in progress finish (a batch commits), releases the lease (waking a standby) and
+   * closes the blocking connection. Calls while a stop is in progress, or after it, return
+   * the same promise until the next `start()`.
+   */
+  stop(): Promise<void> {
+    this.wanted = 'stopped';
+    this.stopped ??= this.shutdown();
+    return this.stopped;
+  }
+
+  /** One unit of work while the lease is held: read and handle a batch, trim once... */
+  protected abstract step(): Promise<void>;
+
+  /**
+   * Runs each time this instance takes the lease, before it counts as active: registers,
+   * loads its offset. A throw gives the lease back and is retried like any failure.
+   */
+  protected async prepareActive(): Promise<void> {
+    // Nothing by default.
+  }
+
+  /** Logs and emits that this instance is active now (with what the subclass knows). */
+  protected abstract announceActive(): void;
+
+  /** Drops what a failed, abandoned or stopped step left in flight (a read ahead). */
+  protected abandonWork(): void {
+    // Nothing by default.
+  }
+
+  protected get isStopping(): boolean {
+    return this.stopRequested;
+  }
+
+  /** Aborts when `stop()` is called; a new signal for every start. */
+  protected get abortSignal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** Throws if `stop()` was called: the work in hand is left unfinished (a batch uncommitted). */
+  protected throwIfStopping(): void {
+    if (this.stopRequested) throw new StopRequested();
+  }
+
+  /** Sleeps, ending early on `stop()`. */
+  protected sleep(ms: number): Promise<void> {
+    return abortableSleep(ms, this.abort.signal);
+  }
+
+  /** Makes sure the lease is still ours before work that must not run twice; throws when lost. */
+  protected async ensureLease(): Promise<void> {
+    if (this.lease.isHeld()) return;
+    if (!(await this.lease.confirm())) throw new RedstreamLockLostError(`${this.label} lost its lock`);
+  }
+
+  private launch(): void {
+    this.stopped = undefined;
+    this.stopRequested = false;
+    this.abort = new AbortController();
+    this.running = this.loop();
+  }
+
+  private async shutdown(): Promise<void> {
+    const running = this.running;
+    this.shuttingDown = true;
+    this.stopRequested = true;
+    this.abort.abort();
+    this.reader.interrupt();
+    try {
+      await running;
+      this.abandonWork();
+      // Also when never started: trimOnce() takes the trimmer's lock without the loop.
+      await this.lease.release();
+      await this.reader.close();
+      this.active = false;
+    } finally {
+      this.running = undefined;
+      this.shuttingDown = false;
+      if (this.wanted === 'running') this.launch();
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopRequested) {
+      try {
+        // The usual case (active, the local lease vouches) costs no promise.
+        if ((!this.active || !this.lease.isHeld()) && !(await this.regainLease())) continue;
+        if (this.stopRequested) break;
+        await this.step();
+        this.backoff.reset();
+        this.failures.succeeded();
+      } catch (error) {
+        this.abandonWork();
+        if (this.stopRequested || error instanceof StopRequested) break;
+        if (error instanceof RedstreamLockLostError) {
+          this.toStandby(error.message);
+          continue;
+        }
+        const retryInMs = this.backoff.next();
+        this.failures.failed(error, (attempt, reason) => `${reason} (attempt ${attempt}); retrying in ${retryInMs} ms`);
+        this.emitBase('failed', asError(error), retryInMs);
+        await this.sleep(retryInMs);
+      }
+    }
+  }
+
+  /** Not active, or the local lease ran out: true when (again) ours; else activates or waits for a turn. */
+  private async regainLease(): Promise<boolean> {
+    // A long pause while active: ask Redis before working on.
+    if (this.active && !this.lease.isHeld() && (await this.lease.confirm())) return true;
+    return this.activate();
+  }
+
+  private async activate(): Promise<boolean> {
+    this.abandonWork();
+    if (this.active) this.toStandby('the lock was lost');
+    if (!(await this.lease.acquire())) {
+      if (!this.stopRequested) await this.lease.waitForTurn(this.abort.signal);
+      return false;
+    }
+    // stop() came while the lease was asked for: shutdown() releases it.
+    if (this.stopRequested) return false;
+    try {
+      await this.prepareActive();
+    } catch (error) {
+      // Without the lease the next round activates again instead of working from state that
+      // was never loaded, without a keep-alive.
+      this.lease.markLost();
+      throw error;
+    }
+    this.lease.keepAlive((error) => this.logger.warn(`${this.label}: refreshing the lock failed: ${error.message}`));
+    this.active = true;
+    this.announceActive();
+    return true;
+  }
+
+  private toStandby(reason: string): void {
+    this.lease.markLost();
+    if (!this.active) return;
+    this.active = false;
+    this.logger.warn(`${this.label}: standing by (${reason})`);
+    this.emitBase('standby', reason);
+  }
+
+  // The subclass's event map includes the base events; TypeScript cannot see that through
+  // the generic parameter.
+  private emitBase<K extends keyof BackgroundWorkerEvents>(event: K, ...args: BackgroundWorkerEvents[K]): void {
+    (this as EventEmitter).emit(event, ...args);
+  }
+}

@@ -1,0 +1,85 @@
+import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
+
+/** Consecutive failure counts after which a summary line is logged (then at least once a minute). */
+const SUMMARY_AT = [10, 100, 1_000, 10_000, 100_000, 1_000_000];
+const SUMMARY_EVERY_MS = 60_000;
+
+/** The message of anything thrown; a thrown non-Error is named as such. */
+export function describeFailure(error: unknown): string {
+  return error instanceof Error ? error.message : `a non-Error was thrown: ${String(error)}`;
+}
+
+/**
+ * A stack without Node's own frames (task queues, timers), which differ between two throws of
+ * the same error from the same code depending on what woke the code up.
+ */
+function withoutRuntimeFrames(stack: string): string {
+  return stack
+    .split('\n')
+    .filter((line) => !line.includes('(node:') && !line.includes(' at node:'))
+    .join('\n');
+}
+
+/** An Error for anything thrown, for events and callers that expect one. */
+export function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(describeFailure(error));
+}
+
+/**
+ * Logs a run of failures of one kind (a handler retried on the same batch, a loop that cannot
+ * reach Redis) without flooding the log: one line per failure, the stack only when an error
+ * differs from the one before (same message and stack, Node's own frames aside, counts as
+ * the same), and while the failures go on a summary at 10, 100, 1000... failures in a row
+ * and at least once a minute. A success ends the run.
+ */
+export class FailureReporter {
+  private failures = 0;
+  private since = 0;
+  private lastSummaryAt = 0;
+  private lastKey?: string;
+
+  constructor(
+    private readonly logger: RedstreamLogger,
+    /** Prefix of every line, e.g. `Consumer products:indexer`. */
+    private readonly label: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Failures in a row so far. */
+  get attempts(): number {
+    return this.failures;
+  }
+
+  /**
+   * Logs one failure; `describe` gets the attempt number (1 for the first failure in a row)
+   * and the error's message, and returns the line after the label.
+   */
+  failed(error: unknown, describe: (attempt: number, reason: string) => string): void {
+    const now = this.now();
+    const reason = describeFailure(error);
+    const stack = error instanceof Error ? error.stack : undefined;
+    if (this.failures === 0) {
+      this.since = now;
+      this.lastSummaryAt = now;
+    }
+    this.failures++;
+    const key = `${reason}\n${stack === undefined ? '' : withoutRuntimeFrames(stack)}`;
+    const line = `${this.label}: ${describe(this.failures, reason)}`;
+    if (key !== this.lastKey && stack !== undefined) this.logger.error(line, stack);
+    else this.logger.error(line);
+    this.lastKey = key;
+    if (SUMMARY_AT.includes(this.failures) || now - this.lastSummaryAt >= SUMMARY_EVERY_MS) {
+      this.lastSummaryAt = now;
+      this.logger.error(
+        `${this.label}: still failing after ${this.failures} attempts since ${new Date(this.since).toISOString()}: ${reason}`,
+      );
+    }
+  }
+
+  /** Ends a run of failures: the next failure logs its stack again. */
+  succeeded(): void {
+    if (this.failures === 0) return;
+    this.failures = 0;
+    this.lastKey = undefined;
+  }
+}

@@ -1,0 +1,50 @@
+import type { BlockingReader } from '../blocking-reader';
+import type { StreamLock } from '../stream-lock';
+import type { WorkerLease } from './worker-lease.interface';
+
+/**
+ * The gem's lease: one instance per lock key works, the others are hot standbys. Wraps a
+ * {@link StreamLock} (owner id, local lease, fenced by the owner id in every commit) and
+ * waits on the lock's notify list with BRPOP on the worker's blocking connection, so a
+ * graceful hand-over is immediate and a crashed owner is replaced within ttl plus one poll.
+ */
+export class SingleOwnerLease implements WorkerLease {
+  constructor(
+    /** The lock; its key and owner id fence the worker's writes. */
+    readonly lock: StreamLock,
+    private readonly reader: BlockingReader,
+    /** How long one standby wait on the notify list lasts, in ms. */
+    private readonly standbyPollMs: number,
+  ) {}
+
+  isHeld(): boolean {
+    return this.lock.isHeld();
+  }
+
+  acquire(): Promise<boolean> {
+    return this.lock.tryAcquire();
+  }
+
+  confirm(): Promise<boolean> {
+    return this.lock.refresh();
+  }
+
+  keepAlive(onError: (error: Error) => void): void {
+    this.lock.startKeepAlive(() => this.lock.markLost(), onError);
+  }
+
+  markLost(): void {
+    this.lock.stopKeepAlive();
+    this.lock.markLost();
+  }
+
+  async waitForTurn(signal: AbortSignal): Promise<void> {
+    // stop() may have come while the lock was asked for: there was no wait to interrupt yet.
+    if (signal.aborted) return;
+    await this.reader.watch(this.standbyPollMs, (client) => this.lock.waitForRelease(client, this.standbyPollMs));
+  }
+
+  release(): Promise<void> {
+    return this.lock.release();
+  }
+}
