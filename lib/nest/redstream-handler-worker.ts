@@ -8,8 +8,7 @@ import type { BatchHandler, HandlerWorker, ResolvedHandlerOptions } from './reds
  */
 export class RedstreamHandlerWorker<TWorker extends HandlerWorker = HandlerWorker> {
   private batchesInFlight = 0;
-  private current?: TWorker;
-  private readonly create: () => TWorker;
+  private readonly current?: TWorker;
 
   /**
    * @param build builds the engine worker around the batch handler (and validates its options).
@@ -30,8 +29,7 @@ export class RedstreamHandlerWorker<TWorker extends HandlerWorker = HandlerWorke
         this.batchesInFlight--;
       }
     };
-    this.create = () => build(handle);
-    const worker = this.create();
+    const worker = build(handle);
     if (runs) this.current = worker;
   }
 
@@ -52,37 +50,11 @@ export class RedstreamHandlerWorker<TWorker extends HandlerWorker = HandlerWorke
 
   /** Starts (or resumes) the worker; returns at once. */
   start(): void {
-    const worker = this.current;
-    if (!worker) return;
-    worker.start();
-    // TODO(restartable-engine): delete this block (and `create`) once engine workers resume
-    // after stop(): today start() after stop() is a no-op, so a restart takes a new worker
-    // and moves the listeners over; getConsumer() then returns a new object.
-    if (!worker.isRunning) {
-      const replacement = this.create();
-      moveListeners(worker, replacement);
-      this.current = replacement;
-      replacement.start();
-    }
+    this.current?.start();
   }
 
   /** Stops the worker, letting a batch in flight finish and commit. */
   stop(): Promise<void> {
     return this.current?.stop() ?? Promise.resolve();
-  }
-}
-
-// TODO(restartable-engine): delete with the block in start().
-function moveListeners(from: HandlerWorker, to: HandlerWorker): void {
-  const target = to as unknown as NodeJS.EventEmitter;
-  const source = from as unknown as NodeJS.EventEmitter;
-  for (const event of source.eventNames()) {
-    for (const raw of source.rawListeners(event)) {
-      // once() listeners come wrapped, with the original as `listener`.
-      const once = (raw as { listener?: (...args: unknown[]) => void }).listener;
-      if (once) target.once(event, once);
-      else target.on(event, raw as (...args: unknown[]) => void);
-    }
-    source.removeAllListeners(event);
   }
 }

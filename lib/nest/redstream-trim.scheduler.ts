@@ -12,30 +12,20 @@ export class RedstreamTrimScheduler {
   private run?: Promise<void>;
   private running = false;
   private stopping?: Promise<void>;
-  private current: Trimmer;
-  private stoppedOnce = false;
 
   constructor(
-    private readonly createTrimmer: () => Trimmer,
+    /** The same Trimmer for the application's life: it resumes after a stop. */
+    readonly trimmer: Trimmer,
     private readonly schedule: TrimSchedule,
     private readonly logger: RedstreamLogger,
-  ) {
-    this.current = createTrimmer();
-  }
-
-  get trimmer(): Trimmer {
-    return this.current;
-  }
+  ) {}
 
   /** Starts trimming in the background; returns at once. */
   start(): void {
     if (this.running) return;
     this.running = true;
-    // TODO(restartable-engine): delete once Trimmer resumes after stop(): a stopped Trimmer
-    // neither starts again nor releases its lock a second time, so a restart takes a new one.
-    if (this.stoppedOnce) this.current = this.createTrimmer();
     if ('intervalMs' in this.schedule) {
-      this.current.start();
+      this.trimmer.start();
       return;
     }
     // protect: a run still going when the next one is due is not overlapped but skipped.
@@ -49,10 +39,9 @@ export class RedstreamTrimScheduler {
   stop(): Promise<void> {
     if (!this.running) return this.stopping ?? Promise.resolve();
     this.running = false;
-    this.stoppedOnce = true;
     const job = this.job;
     this.job = undefined;
-    const trimmer = this.current;
+    const trimmer = this.trimmer;
     this.stopping = (async () => {
       job?.stop();
       await this.run;
@@ -63,9 +52,9 @@ export class RedstreamTrimScheduler {
 
   private async trimOnce(): Promise<void> {
     try {
-      await this.current.trimOnce();
+      await this.trimmer.trimOnce();
     } catch (error) {
-      this.logger.error(`Trimmer ${this.current.stream}: ${(error as Error).message}; trying again on schedule`);
+      this.logger.error(`Trimmer ${this.trimmer.stream}: ${(error as Error).message}; trying again on schedule`);
     }
   }
 }

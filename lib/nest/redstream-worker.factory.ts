@@ -59,13 +59,12 @@ export class RedstreamWorkerFactory {
     const lockAndBackoff = { lockTtlMs, lockRefreshMs, standbyPollMs, backoffInitialMs, backoffMaxMs };
     const defined = Object.fromEntries(Object.entries(lockAndBackoff).filter(([, value]) => value !== undefined));
     return new RedstreamTrimScheduler(
-      () =>
-        this.redstream.trimmer({
-          ...defined,
-          stream,
-          consumerNames,
-          interval: 'intervalMs' in trimmer.schedule ? trimmer.schedule.intervalMs : undefined,
-        }),
+      this.redstream.trimmer({
+        ...defined,
+        stream,
+        consumerNames,
+        interval: 'intervalMs' in trimmer.schedule ? trimmer.schedule.intervalMs : undefined,
+      }),
       trimmer.schedule,
       logger,
     );
