@@ -27,11 +27,17 @@ export function resolveGroupStartAt(value: unknown, where: string): GroupStartAt
 
 /** True for Redis's NOGROUP reply: the group (or the whole stream) does not exist. */
 export function isNoGroupError(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('NOGROUP');
+  return redisReplyOf(error)?.startsWith('NOGROUP') ?? false;
+}
+
+/** The reply text of a Redis error, also when a script error wraps it (as `cause`). */
+function redisReplyOf(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  return error.cause instanceof Error ? error.cause.message : error.message;
 }
 
 function isBusyGroupError(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('BUSYGROUP');
+  return redisReplyOf(error)?.startsWith('BUSYGROUP') ?? false;
 }
 
 /** The group one member belongs to. */
