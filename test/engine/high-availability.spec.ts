@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { Consumer, ConsumerOptions, Redstream, silentLogger } from '../../lib/engine';
-import { connectTestRedis, sleep, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
+import { newestClientId, waitForBlockedClient } from '../support/blocked-clients';
+import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
 import { spawnWorkerChild, WorkerChild } from '../support/worker-child';
 
 describe('high availability of one (stream, name)', () => {
@@ -31,10 +32,12 @@ describe('high availability of one (stream, name)', () => {
     const handledBy: Record<string, number> = { first: 0, second: 0 };
     const first = consumer({ handler: (messages) => void (handledBy.first += messages.length) });
     const second = consumer({ handler: (messages) => void (handledBy.second += messages.length) });
+    const connectedBefore = await newestClientId(admin);
     first.start();
     second.start();
     await waitFor(() => first.isActive || second.isActive);
-    await sleep(300);
+    // Both have asked for the lock once the loser waits on the notify list.
+    await waitForBlockedClient(admin, 'brpop', { newerThan: connectedBefore });
     expect([first.isActive, second.isActive].filter(Boolean)).toHaveLength(1);
     await redstream.producer().queue('products', [{ id: 1 }, { id: 2 }, { id: 3 }]);
     await waitFor(() => handledBy.first + handledBy.second === 3);
@@ -56,13 +59,16 @@ describe('high availability of one (stream, name)', () => {
     active.start();
     await waitFor(() => active.isActive);
     const standby = consumer(options);
+    const connectedBefore = await newestClientId(admin);
     standby.start();
-    await sleep(200); // the standby is waiting on the notify list now
+    await waitForBlockedClient(admin, 'brpop', { newerThan: connectedBefore });
     const activated = new Promise<number>((resolve) => standby.once('active', () => resolve(Date.now())));
     const stoppedAt = Date.now();
     await active.stop();
     const takeoverMs = (await activated) - stoppedAt;
-    expect(takeoverMs).toBeLessThan(500);
+    // "At once" (README): a few round trips, with room for a loaded machine; still far below
+    // the ttl and the 10 s poll, the only other ways to take over.
+    expect(takeoverMs).toBeLessThan(1_000);
     const ids = await redstream.producer().queue('products', [{ id: 1 }, { id: 2 }]);
     await waitFor(() => seen.length === 2);
     expect(seen).toEqual(ids);
@@ -102,7 +108,9 @@ describe('high availability of one (stream, name)', () => {
       standbyPollMs,
       handler: (messages) => void seenByStandby.push(messages.map((message) => message.id)),
     });
-    const activated = new Promise<number>((resolve) => standby.once('active', () => resolve(Date.now())));
+    const activated = new Promise<{ at: number; after: string }>((resolve) =>
+      standby.once('active', (offset) => resolve({ at: Date.now(), after: offset })),
+    );
     standby.start();
 
     // Kill it while it handles its fourth batch: handled (recorded) but not committed.
@@ -112,19 +120,26 @@ describe('high availability of one (stream, name)', () => {
     const killedAt = Date.now();
     await child.kill('SIGKILL');
 
-    const takeoverMs = (await activated) - killedAt;
+    const takeover = await activated;
+    const takeoverMs = takeover.at - killedAt;
     // The lock expires ttl after its last refresh (at most refreshMs before the kill), and
-    // the standby notices within one poll; it must not take over before the expiry.
+    // the standby notices within one poll (README: within lockTtlMs plus standbyPollMs, here
+    // with room for a loaded machine); it must not take over before the expiry.
     expect(takeoverMs).toBeGreaterThanOrEqual(lockTtlMs - lockRefreshMs - 100);
-    expect(takeoverMs).toBeLessThan(lockTtlMs + standbyPollMs + 500);
+    expect(takeoverMs).toBeLessThan(lockTtlMs + standbyPollMs + 1_000);
 
     await waitFor(async () => (await redstream.committedOffset('products', 'indexer')) === ids[99]);
     const handledByChild = await admin.lrange(handledList, 0, -1);
     const standbyIds = seenByStandby.flat();
-    // The child handled a prefix; the standby everything after the child's last commit, in
-    // order, which replays exactly the batch the child was killed in.
-    expect(handledByChild).toEqual(ids.slice(0, 40));
-    expect(standbyIds).toEqual(ids.slice(30));
+    // The standby starts after the child's last commit: ids[29], unless a slow test process
+    // killed the child a batch or more later than it saw the fourth batch start.
+    const resumeAt = ids.indexOf(takeover.after) + 1;
+    expect(resumeAt).toBeGreaterThanOrEqual(30);
+    expect(standbyIds).toEqual(ids.slice(resumeAt));
+    // The child handled a prefix: up to its last commit plus, killed mid-batch as it almost
+    // always is, that batch, which the standby replays (at most one batch, as README promises).
+    expect([resumeAt, resumeAt + batchSize]).toContain(handledByChild.length);
+    expect(handledByChild).toEqual(ids.slice(0, handledByChild.length));
     expect(new Set([...handledByChild, ...standbyIds]).size).toBe(100);
   });
 });

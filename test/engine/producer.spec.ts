@@ -11,7 +11,7 @@ import {
 } from '../../lib/engine';
 import { freePort, startRedisServer } from '../support/redis-server';
 import { CommandProxy, startCommandProxy } from '../support/command-proxy';
-import { connectTestRedis, testRedisUrl, uniqueNamespace } from '../support/test-redis';
+import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
 
 describe('Producer', () => {
   let namespace: string;
@@ -363,8 +363,9 @@ describe('Producer', () => {
       try {
         const writer = flaky.producer({ commandTimeoutMs: 4_000 });
         await writer.queue('products', { id: 1 });
+        const stopping = server.process;
         const restarted = server.restart(1_000);
-        await new Promise((resolve) => setTimeout(resolve, 200)); // down now
+        await waitFor(() => stopping.exitCode !== null || stopping.signalCode !== null); // down now
         const during = writer.queue('products', { id: 2 });
         server = await restarted;
         await expect(during).resolves.toHaveLength(1);

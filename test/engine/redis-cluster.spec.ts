@@ -64,7 +64,8 @@ describe('Redis Cluster (3 masters)', () => {
     consumer.on('failed', (error: Error) => failures.push(error.message));
     consumer.start();
     await waitFor(() => consumer.isActive);
-    // Two block times with nothing to read: a 300 ms socket timeout would cut every XREAD.
+    // Two block times with nothing to read: a 300 ms socket timeout would cut every XREAD. An
+    // absence (no 'failed' during the window), so a fixed window is the test.
     await sleep(1_700);
     await redstream.producer().queue('{products}', { id: 1 });
     await waitFor(() => received.length === 1);

@@ -57,6 +57,8 @@ describe('RedstreamModule lifecycle', () => {
 
     let closed = false;
     const closing = app.close().then(() => (closed = true));
+    // An absence: close() must stay pending for a while with the handler held (drainTimeoutMs
+    // is 10 s), so a fixed window is the test.
     await sleep(500);
     expect(closed).toBe(false);
 
@@ -139,7 +141,7 @@ describe('RedstreamModule lifecycle', () => {
     class SlowDependency implements OnModuleInit {
       ready = false;
       async onModuleInit(): Promise<void> {
-        await sleep(300);
+        await sleep(300); // simulates a dependency that takes a while to get ready
         this.ready = true;
       }
     }
@@ -158,6 +160,7 @@ describe('RedstreamModule lifecycle', () => {
       providers: [SlowDependency, Indexer],
       options: { namespace, redis: redisUrl },
     });
+    // An absence: nothing may be consumed during a window before init().
     await sleep(500);
     expect(app.get(Indexer).calls).toEqual([]);
     expect(await redis.get(keys.offset('products', 'indexer'))).toBeNull();

@@ -11,6 +11,7 @@ import {
   RedstreamMessage,
   RedstreamModule,
   RedstreamRegistry,
+  TrimResult,
 } from '../../lib';
 import { connectTestRedis, sleep, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
 import { compileRedstreamApp, FAST_WORKERS, RecordingLogger } from './nest-test-helpers';
@@ -116,6 +117,7 @@ describe('RedstreamModule options', () => {
     await waitFor(() => handlers.batches.flat().length === 5);
     expect(handlers.batches.every((batch) => batch.length <= 2)).toBe(true);
     expect(handlers.batches.flat()).toEqual([1, 2, 3, 4, 5]);
+    // An absence: the disabled consumer must consume nothing during a window.
     await sleep(300);
     expect(handlers.cached).toEqual([]);
     expect(await redis.get(keys.offset('products', 'cacher'))).toBeNull();
@@ -146,6 +148,8 @@ describe('RedstreamModule options', () => {
     await producer.queue('products', [{ id: 1 }, { id: 2 }]);
     await producer.delay('products', { id: 3 });
     expect(await redis.xlen(keys.stream('products'))).toBe(2);
+    // An absence: nothing may consume, re-queue or trim during a window of several delays and
+    // trim intervals (100 ms each).
     await sleep(500);
     const handlers = app.get(AllKinds);
     expect(handlers.batches).toEqual([]);
@@ -166,6 +170,7 @@ describe('RedstreamModule options', () => {
     const handlers = app.get(ProductHandlers);
     const producer = app.get(Producer);
     await producer.queue('products', { id: 1 });
+    // An absence: nothing may consume before start() during a window.
     await sleep(300);
     expect(handlers.cached).toEqual([]);
     expect(registry.getConsumer('products', 'cacher')?.isRunning).toBe(false);
@@ -177,6 +182,7 @@ describe('RedstreamModule options', () => {
     expect(registry.consumers().some((consumer) => consumer.isRunning)).toBe(false);
     expect(await redis.exists(keys.lock(consumerLockName('products', 'cacher')))).toBe(0);
     await producer.queue('products', { id: 2 });
+    // An absence: nothing may consume after stop() during a window.
     await sleep(300);
     expect(handlers.cached).toEqual([1]);
 
@@ -202,12 +208,19 @@ describe('RedstreamModule options', () => {
     await app.init();
     const registry = app.get(RedstreamRegistry);
     expect(registry.trimmers().map((trimmer) => trimmer.stream)).toEqual(['products']);
+    // Observes the scheduled runs (the real method runs): both schedules call it on the instance.
+    const trimRuns = jest.spyOn(registry.trimmers()[0], 'trimOnce');
 
     const producer = app.get(Producer);
     const queued = await producer.queue('products', [{ id: 1 }, { id: 2 }, { id: 3 }]);
-    await waitFor(() => app!.get(ProductHandlers).cached.length === 3);
-    // A configured consumer that has not committed holds trimming back.
-    await sleep(1_200);
+    const committedAll = async (name: string): Promise<boolean> =>
+      (await redis.get(keys.offset('products', name))) === queued[2];
+    await waitFor(async () => (await committedAll('indexer')) && (await committedAll('cacher')));
+    // A configured consumer that has not committed holds trimming back: a run that starts
+    // after both handlers committed trims nothing, and says why.
+    const runsBefore = trimRuns.mock.results.length;
+    const laterRun = await waitFor(() => trimRuns.mock.results[runsBefore]?.value as Promise<TrimResult> | undefined);
+    expect(laterRun).toMatchObject({ trimmed: 0, skipped: 'consumer-without-offset' });
     expect(await redis.xlen(keys.stream('products'))).toBe(3);
 
     await redis.set(keys.offset('products', 'reporting'), queued[1]);
