@@ -1,4 +1,4 @@
-import { RedstreamConfigError, RedstreamError } from './errors';
+import { RedstreamConfigError, RedstreamGroupMissingError } from './errors';
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import type { RedisClient } from './redis-connection';
 import { scripts } from './scripts';
@@ -13,9 +13,6 @@ export type GroupStartAt = 'begin' | 'end';
 /** The default {@link GroupStartAt}: nothing written before the first deploy is lost. */
 export const DEFAULT_GROUP_START_AT: GroupStartAt = 'begin';
 
-/** A consumer group is still missing after it was recreated: something keeps deleting it. */
-export class RedstreamGroupMissingError extends RedstreamError {}
-
 /** Throws RedstreamConfigError unless `value` is undefined, `'begin'` or `'end'`. */
 export function resolveGroupStartAt(value: unknown, where: string): GroupStartAt {
   if (value === undefined) return DEFAULT_GROUP_START_AT;
@@ -25,19 +22,19 @@ export function resolveGroupStartAt(value: unknown, where: string): GroupStartAt
   return value;
 }
 
-/** True for Redis's NOGROUP reply: the group (or the whole stream) does not exist. */
-export function isNoGroupError(error: unknown): boolean {
-  return redisReplyOf(error)?.startsWith('NOGROUP') ?? false;
-}
+export { RedstreamGroupMissingError };
 
-/** The reply text of a Redis error, also when a script error wraps it (as `cause`). */
-function redisReplyOf(error: unknown): string | undefined {
-  if (!(error instanceof Error)) return undefined;
-  return error.cause instanceof Error ? error.cause.message : error.message;
+/**
+ * True for Redis's NOGROUP reply: the group (or the whole stream) does not exist. A script's
+ * reply arrives wrapped in a RedstreamScriptError, with Redis's reply as its cause.
+ */
+export function isNoGroupError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return error.message.startsWith('NOGROUP') || (error.cause !== undefined && isNoGroupError(error.cause));
 }
 
 function isBusyGroupError(error: unknown): boolean {
-  return redisReplyOf(error)?.startsWith('BUSYGROUP') ?? false;
+  return error instanceof Error && error.message.startsWith('BUSYGROUP');
 }
 
 /** The group one member belongs to. */
