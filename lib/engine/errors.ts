@@ -31,6 +31,9 @@ export class RedstreamReplicationError extends RedstreamError {
 /** The worker's lock was lost (expired or taken by another instance) while it was working. */
 export class RedstreamLockLostError extends RedstreamError {}
 
+/** A consumer group is still missing after it was recreated: something keeps deleting it. */
+export class RedstreamGroupMissingError extends RedstreamError {}
+
 /** A handler did not settle within `handlerTimeout`. */
 export class RedstreamHandlerTimeoutError extends RedstreamError {}
 

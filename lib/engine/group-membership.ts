@@ -1,4 +1,4 @@
-import { RedstreamConfigError, RedstreamError } from './errors';
+import { RedstreamConfigError, RedstreamGroupMissingError } from './errors';
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import type { RedisClient } from './redis-connection';
 import { scripts } from './scripts';
@@ -13,9 +13,6 @@ export type GroupStartAt = 'begin' | 'end';
 /** The default {@link GroupStartAt}: nothing written before the first deploy is lost. */
 export const DEFAULT_GROUP_START_AT: GroupStartAt = 'begin';
 
-/** A consumer group is still missing after it was recreated: something keeps deleting it. */
-export class RedstreamGroupMissingError extends RedstreamError {}
-
 /** Throws RedstreamConfigError unless `value` is undefined, `'begin'` or `'end'`. */
 export function resolveGroupStartAt(value: unknown, where: string): GroupStartAt {
   if (value === undefined) return DEFAULT_GROUP_START_AT;
@@ -24,6 +21,8 @@ export function resolveGroupStartAt(value: unknown, where: string): GroupStartAt
   }
   return value;
 }
+
+export { RedstreamGroupMissingError };
 
 /** True for Redis's NOGROUP reply: the group (or the whole stream) does not exist. */
 export function isNoGroupError(error: unknown): boolean {

@@ -2,10 +2,16 @@
 // README documents; the engine's building blocks (StreamWorker, StreamLock, the connection
 // factory, the entry parser, the stream-id helpers) stay inside, imported by path where needed.
 export * from './consumer';
+export type { DeadLetter, DeadLetterPage, DeadLetterSource, ReplayResult } from './dead-letters';
 export * from './delayer';
 export * from './duration';
 export * from './errors';
+export { GroupConsumer, GROUP_CONSUMER_DEFAULTS } from './group-consumer';
+export type { DeadLetteredEntry, GroupConsumerEvents } from './group-consumer';
+export type { GroupInfo, GroupMemberInfo } from './group-info';
+export type { GroupStartAt } from './group-membership';
 export * from './interfaces/consumer-options.interface';
+export * from './interfaces/group-consumer-options.interface';
 export * from './interfaces/delayer-options.interface';
 export * from './interfaces/producer-options.interface';
 export * from './interfaces/redstream-logger.interface';

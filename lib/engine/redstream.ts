@@ -1,5 +1,9 @@
 import { Consumer } from './consumer';
+import { DeadLetterPage, DeadLetters, ReplayResult } from './dead-letters';
 import { Delayer } from './delayer';
+import { GroupConsumer } from './group-consumer';
+import { GroupInfo, groupInfo } from './group-info';
+import type { GroupConsumerOptions } from './interfaces/group-consumer-options.interface';
 import type { ConsumerOptions } from './interfaces/consumer-options.interface';
 import type { DelayerOptions } from './interfaces/delayer-options.interface';
 import type { ProducerOptions } from './interfaces/producer-options.interface';
@@ -55,6 +59,16 @@ export class Redstream implements RedstreamContext {
     return this.track(new Consumer<TPayload>(this, options));
   }
 
+  /**
+   * A member of the Redis consumer group `options.group` on `options.stream`; every instance
+   * (in every process) works at once, each entry going to one of them. Call `start()`.
+   */
+  groupConsumer<TPayload extends object = RedstreamPayload>(
+    options: GroupConsumerOptions<TPayload>,
+  ): GroupConsumer<TPayload> {
+    return this.track(new GroupConsumer<TPayload>(this, options));
+  }
+
   delayer(options: DelayerOptions): Delayer {
     return this.track(new Delayer(this, options));
   }
@@ -92,7 +106,37 @@ export class Redstream implements RedstreamContext {
   }
 
   /**
-   * Stops every consumer, delayer and trimmer created here (as their `stop()` does: a batch in
+   * The dead letters of `stream` (entries in `<stream>.dead`), oldest first: `count` per page
+   * (default 100) from `start` (inclusive; pass the previous page's `nextStart`).
+   */
+  deadLetters(stream: string, options: { start?: string; count?: number } = {}): Promise<DeadLetterPage> {
+    return this.deadLetterStore().list(stream, options);
+  }
+
+  /**
+   * Writes the payloads of the dead letters `ids` (default: all there are now) back to
+   * `stream` as new entries, oldest first, each deleted from `<stream>.dead` in the same
+   * script as its new entry is written: never lost, never replayed twice.
+   */
+  replayDeadLetters(stream: string, options: { ids?: readonly string[] } = {}): Promise<ReplayResult> {
+    return this.deadLetterStore().replay(stream, options);
+  }
+
+  /** Deletes the dead letters `ids` (default: all) of `stream`; returns how many were deleted. */
+  dropDeadLetters(stream: string, options: { ids?: readonly string[] } = {}): Promise<number> {
+    return this.deadLetterStore().drop(stream, options);
+  }
+
+  /**
+   * Members (pending count, idle time), lag, pending count and oldest pending entry of the
+   * consumer group `group` on `stream`; `undefined` when the stream or group does not exist.
+   */
+  groupInfo(stream: string, group: string): Promise<GroupInfo | undefined> {
+    return groupInfo(this.client, this.keys, stream, group);
+  }
+
+  /**
+   * Stops every consumer, group consumer, delayer and trimmer created here (as their `stop()` does: a batch in
    * flight finishes and commits), then closes the connections this instance opened; a
    * supplied client stays open. Waits at most `drainTimeoutMs` (default 10 s) for the
    * workers before closing the connections; a handler still running then cannot commit, and
@@ -108,6 +152,10 @@ export class Redstream implements RedstreamContext {
       await this.connections.close();
     })();
     return this.closing;
+  }
+
+  private deadLetterStore(): DeadLetters {
+    return new DeadLetters(this.client, this.keys);
   }
 
   private track<TWorker extends { stop(): Promise<void> }>(worker: TWorker): TWorker {

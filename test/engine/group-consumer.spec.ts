@@ -1,0 +1,174 @@
+import Redis from 'ioredis';
+import {
+  GroupConsumer,
+  GroupConsumerOptions,
+  Redstream,
+  RedstreamConfigError,
+  RedstreamMessage,
+} from '../../lib/engine';
+import { RecordingLogger } from '../support/recording-logger';
+import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
+
+type Payload = { n: number };
+type PendingRow = [id: string, member: string, idleMs: number, deliveries: number];
+
+describe('GroupConsumer', () => {
+  let namespace: string;
+  let redstream: Redstream;
+  let admin: Redis;
+  let logger: RecordingLogger;
+  const streamKey = (stream = 'products'): string => `${namespace}:redstream:stream:${stream}`;
+  const groupConsumer = (options: Partial<GroupConsumerOptions<Payload>> = {}): GroupConsumer<Payload> =>
+    redstream.groupConsumer<Payload>({
+      stream: 'products',
+      group: 'indexers',
+      handler: () => undefined,
+      blockMs: 200,
+      backoffInitialMs: 20,
+      backoffMaxMs: 100,
+      claimIdleMs: 1_000,
+      claimIntervalMs: 200,
+      ...options,
+    });
+  const queue = (count: number, from = 0): Promise<string[]> =>
+    redstream.producer().queue(
+      'products',
+      Array.from({ length: count }, (_, index) => ({ n: from + index })),
+    );
+  const pending = async (): Promise<PendingRow[]> =>
+    (await admin.xpending(streamKey(), 'indexers', '-', '+', 10_000)) as PendingRow[];
+
+  beforeEach(() => {
+    namespace = uniqueNamespace();
+    admin = connectTestRedis();
+    logger = new RecordingLogger();
+    redstream = new Redstream({ redis: testRedisUrl(), namespace, logger });
+  });
+  afterEach(async () => {
+    await redstream.close();
+    await admin.quit();
+  });
+
+  it('creates the group from the start of the stream, handles every entry in order and acks it', async () => {
+    const ids = await queue(25);
+    const handled: string[] = [];
+    const consumer = groupConsumer({
+      batchSize: 10,
+      handler: (messages) => void handled.push(...messages.map((m) => m.id)),
+    });
+    const acked: number[] = [];
+    consumer.on('acked', (count) => acked.push(count));
+    consumer.start();
+    await waitFor(() => handled.length === 25);
+    expect(handled).toEqual(ids);
+    await waitFor(() => acked.reduce((a, b) => a + b, 0) === 25);
+    expect(await pending()).toEqual([]);
+    const info = await redstream.groupInfo('products', 'indexers');
+    expect(info?.members.map((m) => m.name)).toEqual([consumer.member]);
+    expect(consumer.member).toMatch(new RegExp(`-${process.pid}-[0-9a-f]{12}$`));
+
+    // New entries arrive while blocked.
+    const more = await queue(3, 25);
+    await waitFor(() => handled.length === 28);
+    expect(handled.slice(25)).toEqual(more);
+  });
+
+  it("startAt 'end' skips what was written before the group existed", async () => {
+    await queue(3);
+    const handled: number[] = [];
+    const consumer = groupConsumer({ startAt: 'end', handler: (m) => void handled.push(...m.map((x) => x.payload.n)) });
+    const active = new Promise((resolve) => consumer.once('active', resolve));
+    consumer.start();
+    await active;
+    await queue(2, 100);
+    await waitFor(() => handled.length === 2);
+    expect(handled).toEqual([100, 101]);
+  });
+
+  it('a poison entry reaches .dead after maxDeliveries while the rest flows on; replay puts it back', async () => {
+    await queue(50);
+    let poisonCalls = 0;
+    const handledOk = new Set<number>();
+    let healed = false;
+    const handler = (messages: RedstreamMessage<Payload>[]): void => {
+      if (!healed && messages.some((m) => m.payload.n === 17)) {
+        poisonCalls++;
+        throw new Error('cannot index 17');
+      }
+      for (const m of messages) handledOk.add(m.payload.n);
+    };
+    const consumer = groupConsumer({ batchSize: 20, maxDeliveries: 3, handler });
+    const deadLettered: string[] = [];
+    consumer.on('deadLettered', (entries) => deadLettered.push(...entries.map((e) => e.id)));
+    consumer.start();
+    await waitFor(() => deadLettered.length === 1);
+    expect(handledOk.size).toBe(49);
+    expect(handledOk.has(17)).toBe(false);
+    expect(await pending()).toEqual([]);
+
+    const page = await redstream.deadLetters('products');
+    expect(page.deadLetters).toHaveLength(1);
+    const [dead] = page.deadLetters;
+    expect(dead).toMatchObject({
+      originalId: deadLettered[0],
+      group: 'indexers',
+      member: consumer.member,
+      deliveries: 3,
+    });
+    expect(JSON.parse(dead.payload!)).toEqual({ n: 17 });
+    expect(dead.error).toContain('cannot index 17');
+    // The batch call, then the lone retries: the healthy entries were never handled twice
+    // after the first isolation.
+    expect(poisonCalls).toBeGreaterThanOrEqual(3);
+    // One line per failure, with the id range and the attempt.
+    const lines = logger.messages('error');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(
+      /handler failed on 20 messages \S+\.\.\S+ \(attempt 1, delivery 1\): cannot index 17; 1 fails on its own/,
+    );
+    expect(lines[1]).toMatch(/handler failed on 1 message \S+ \(attempt 2, delivery 2\)/);
+    expect(lines[2]).toMatch(/\(attempt 3, delivery 3\).*1 moved to products\.dead/);
+
+    healed = true;
+    const replay = await redstream.replayDeadLetters('products');
+    expect(replay.replayed).toHaveLength(1);
+    await waitFor(() => handledOk.has(17));
+    expect((await redstream.deadLetters('products')).deadLetters).toEqual([]);
+  });
+
+  it('rejects bad options with RedstreamConfigError naming the option', () => {
+    expect(() => groupConsumer({ maxDeliveries: -1 })).toThrow(RedstreamConfigError);
+    expect(() => groupConsumer({ maxDeliveries: -1 })).toThrow(/GroupConsumer products:indexers: maxDeliveries/);
+    expect(() => groupConsumer({ group: 'a:b' })).toThrow(RedstreamConfigError);
+    expect(() => groupConsumer({ group: '' })).toThrow(/Group name/);
+    expect(() => groupConsumer({ claimIdleMs: 100, backoffMaxMs: 100 })).toThrow(
+      /claimIdleMs \(100\) must exceed backoffMaxMs/,
+    );
+    expect(() => groupConsumer({ concurrency: 0 })).toThrow(/concurrency/);
+    expect(() => groupConsumer({ startAt: 'middle' as 'begin' })).toThrow(/startAt/);
+    expect(() => groupConsumer({ forgetIdleMs: 100, blockMs: 200 })).toThrow(/forgetIdleMs/);
+    expect(() => groupConsumer({ handler: undefined as never })).toThrow(/handler must be a function/);
+  });
+
+  it('stops promptly while blocked in XREADGROUP, leaves the group, and resumes on restart', async () => {
+    const handled: number[] = [];
+    const consumer = groupConsumer({
+      blockMs: 10_000,
+      handler: (m) => void handled.push(...m.map((x) => x.payload.n)),
+    });
+    const active = new Promise((resolve) => consumer.once('active', resolve));
+    consumer.start();
+    await active;
+    // Blocked in XREADGROUP by now or very soon.
+    await waitFor(async () => String(await admin.call('CLIENT', 'LIST')).includes('xreadgroup'));
+    const started = Date.now();
+    await consumer.stop();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect((await redstream.groupInfo('products', 'indexers'))?.members).toEqual([]);
+
+    await queue(3);
+    consumer.start();
+    await waitFor(() => handled.length === 3);
+    expect(handled).toEqual([0, 1, 2]);
+  });
+});
