@@ -14,7 +14,7 @@ import {
 } from '../../lib';
 import type { RedstreamModuleOptions } from '../../lib';
 import { connectTestRedis, uniqueNamespace, waitFor } from '../support/test-redis';
-import { compileRedstreamApp, RecordingLogger } from './nest-test-helpers';
+import { compileRedstreamApp } from './nest-test-helpers';
 
 type IdPayload = { id: number };
 const ids = (messages: RedstreamMessage<IdPayload>[]): number[] => messages.map((message) => message.payload.id);
@@ -157,23 +157,29 @@ describe('@RedstreamGroupConsumer', () => {
     await waitFor(async () => (await pendingCount()) === 0);
   });
 
-  it('runs a trimmer for a stream only group consumers read, which keeps what the group has not acked', async () => {
+  it('the trimmer of a stream shared with an offset consumer keeps what the group has not acked', async () => {
     @Injectable()
-    class Stuck {
-      @RedstreamGroupConsumer({ stream: 'events', group: 'workers', batchSize: 10, maxDeliveries: 0, ...FAST_GROUP })
+    class SharedStream {
+      readonly indexed: number[] = [];
+      @RedstreamConsumer({ stream: 'events', name: 'indexer' })
+      index(messages: RedstreamMessage<IdPayload>[]): void {
+        this.indexed.push(...ids(messages));
+      }
+      @RedstreamGroupConsumer({ stream: 'events', group: 'workers', maxDeliveries: 0, ...FAST_GROUP })
       work(): void {
         throw new Error('not yet');
       }
     }
-    const logger = new RecordingLogger();
-    const app = await startApp({ logger }, [Stuck]);
+    // A long schedule: the test trims once, by hand.
+    const app = await startApp({ trimmer: { schedule: 3_600_000 } }, [SharedStream]);
     const trimmer = app.get(RedstreamRegistry).getTrimmer('events');
     expect(trimmer).toBeDefined();
     await app.get(Producer).queue(
       'events',
       range(5).map((id) => ({ id })),
     );
-    await waitFor(async () => (await pendingCount()) > 0);
+    await waitFor(async () => app.get(SharedStream).indexed.length === 5 && (await pendingCount()) === 5);
+    // The offset consumer committed everything; the group holds all of it pending.
     await trimmer!.trimOnce();
     expect(await redis.xlen(keys.stream('events'))).toBe(5);
   });
