@@ -24,9 +24,13 @@ export function resolveGroupStartAt(value: unknown, where: string): GroupStartAt
 
 export { RedstreamGroupMissingError };
 
-/** True for Redis's NOGROUP reply: the group (or the whole stream) does not exist. */
+/**
+ * True for Redis's NOGROUP reply: the group (or the whole stream) does not exist. A script's
+ * reply arrives wrapped in a RedstreamScriptError, with Redis's reply as its cause.
+ */
 export function isNoGroupError(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('NOGROUP');
+  if (!(error instanceof Error)) return false;
+  return error.message.startsWith('NOGROUP') || (error.cause !== undefined && isNoGroupError(error.cause));
 }
 
 function isBusyGroupError(error: unknown): boolean {

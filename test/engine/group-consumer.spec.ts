@@ -171,4 +171,85 @@ describe('GroupConsumer', () => {
     await waitFor(() => handled.length === 3);
     expect(handled).toEqual([0, 1, 2]);
   });
+
+  it('recreates a group deleted by hand under a running member, logs it once and does not crash-loop', async () => {
+    const handled: number[] = [];
+    const consumer = groupConsumer({ handler: (m) => void handled.push(...m.map((x) => x.payload.n)) });
+    const failures: Error[] = [];
+    consumer.on('failed', (error) => failures.push(error));
+    await queue(2);
+    consumer.start();
+    await waitFor(() => handled.length === 2);
+    await waitFor(async () => String(await admin.call('CLIENT', 'LIST')).includes('xreadgroup'));
+
+    await admin.xgroup('DESTROY', streamKey(), 'indexers');
+    await queue(1, 2);
+    // Recreated from the start: the entries still in the stream come again (at least once).
+    await waitFor(() => handled.includes(2));
+    await waitFor(async () => (await redstream.groupInfo('products', 'indexers'))?.pending === 0);
+    expect(logger.matching('warn', /was deleted while member .* was running; recreated it/)).toHaveLength(1);
+    expect(failures.length).toBeLessThanOrEqual(1);
+    await queue(1, 3);
+    await waitFor(() => handled.includes(3));
+    expect(logger.matching('warn', /was deleted/)).toHaveLength(1);
+  });
+
+  it('acknowledges unparsable entries without handling them, and goes on', async () => {
+    await admin.xadd(streamKey(), '*', 'payload', 'not json');
+    await queue(1);
+    const handled: number[] = [];
+    const consumer = groupConsumer({ handler: (m) => void handled.push(...m.map((x) => x.payload.n)) });
+    const rejected: string[] = [];
+    consumer.on('rejected', (entries) => rejected.push(...entries.map((e) => e.reason)));
+    consumer.start();
+    await waitFor(() => handled.length === 1 && rejected.length === 1);
+    expect(rejected[0]).toMatch(/not JSON/);
+    await waitFor(async () => (await pending()).length === 0);
+    expect(logger.matching('warn', /acknowledging entry \S+ without handling it/)).toHaveLength(1);
+  });
+
+  it('concurrency: several batches in flight at once in one instance', async () => {
+    await queue(20);
+    let inFlight = 0;
+    let most = 0;
+    let handled = 0;
+    const consumer = groupConsumer({
+      batchSize: 5,
+      concurrency: 3,
+      handler: async (m) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        inFlight--;
+        handled += m.length;
+      },
+    });
+    consumer.start();
+    await waitFor(() => handled === 20);
+    expect(most).toBe(3);
+    await waitFor(async () => (await pending()).length === 0);
+    await consumer.stop();
+  });
+
+  it('claims entries idle with a stuck member in the same process, and removes members gone for forgetIdleMs', async () => {
+    await queue(4);
+    // A member that read the entries and never acknowledges them.
+    await admin.xgroup('CREATE', streamKey(), 'indexers', '0');
+    await admin.xreadgroup('GROUP', 'indexers', 'stuck', 'COUNT', 10, 'STREAMS', streamKey(), '>');
+    await admin.xgroup('CREATECONSUMER', streamKey(), 'indexers', 'ghost');
+    const handled: number[] = [];
+    const consumer = groupConsumer({
+      forgetIdleMs: 500,
+      handler: (m) => void handled.push(...m.map((x) => x.payload.n)),
+    });
+    const claimed: number[] = [];
+    consumer.on('claimed', (count) => claimed.push(count));
+    consumer.start();
+    await waitFor(() => handled.length === 4);
+    expect(claimed).toEqual([4]);
+    expect(handled).toEqual([0, 1, 2, 3]);
+    // 'stuck' has nothing pending now and idles: both it and 'ghost' go.
+    await waitFor(async () => (await redstream.groupInfo('products', 'indexers'))?.members.length === 1, 5_000);
+    expect((await redstream.groupInfo('products', 'indexers'))?.members.map((m) => m.name)).toEqual([consumer.member]);
+  });
 });

@@ -6,10 +6,18 @@ import { createInterface } from 'node:readline';
 export interface WorkerChildConfig {
   redisUrl: string;
   namespace: string;
-  role: 'consumer' | 'delayer';
+  /** `group`: `instances` GroupConsumers of `group` in the child. */
+  role: 'consumer' | 'delayer' | 'group';
   stream: string;
   /** Consumer name (role consumer). */
   name?: string;
+  /** Consumer group (role group). */
+  group?: string;
+  /** GroupConsumers started in the child (role group). Default 1. */
+  instances?: number;
+  claimIdleMs?: number;
+  claimIntervalMs?: number;
+  backoffMaxMs?: number;
   /** Delay in ms (role delayer). */
   delayMs?: number;
   batchSize?: number;
@@ -25,7 +33,9 @@ export interface WorkerChildConfig {
 
 /** A line the child prints: a worker event, or `ready` once its worker was started. */
 export interface WorkerChildEvent {
-  type: 'ready' | 'active' | 'standby' | 'committed' | 'handling' | 'failed';
+  type: 'ready' | 'active' | 'standby' | 'committed' | 'handling' | 'failed' | 'acked' | 'claimed';
+  /** The group member that reported it (role group). */
+  member?: string;
   offset?: string;
   count?: number;
   ids?: string[];
@@ -49,7 +59,7 @@ const FIXTURE = join(ROOT, 'test', 'engine', 'fixtures', 'worker-child.ts');
 const REGISTER = join(ROOT, 'test', 'support', 'ts-register.js');
 
 /**
- * Runs a Consumer or Delayer in a separate Node process, so a test can SIGKILL or SIGSTOP
+ * Runs a Consumer, Delayer or GroupConsumers in a separate Node process, so a test can SIGKILL or SIGSTOP
  * it like a crashed or frozen host. The child runs the TypeScript sources of lib/ directly.
  */
 export async function spawnWorkerChild(config: WorkerChildConfig, readyTimeoutMs = 15_000): Promise<WorkerChild> {
