@@ -1,4 +1,6 @@
 import { Backoff } from './backoff';
+import { ConsumerDeadLettering, resolveDeadLetterAfterAttempts } from './consumer-dead-lettering';
+import { DeadLetters } from './dead-letters';
 import { RedstreamConfigError, RedstreamHandlerTimeoutError } from './errors';
 import { asError, FailureReporter } from './failure-reporter';
 import type { ConsumerHandler, ConsumerOptions } from './interfaces/consumer-options.interface';
@@ -17,7 +19,9 @@ import { StreamWorker } from './stream-worker';
  *
  * Delivery is at least once, in stream order: a failed batch is retried after a backoff and
  * nothing is skipped, except entries whose `payload` cannot be parsed, which are logged and
- * passed over so that one bad entry cannot stall the stream.
+ * passed over so that one bad entry cannot stall the stream. With `deadLetter: { afterAttempts }`
+ * a batch that failed that many times is bisected: the entries that fail on their own go to
+ * `<stream>.dead` and the rest is handled in order (see ConsumerDeadLettering).
  */
 export class Consumer<TPayload extends object = RedstreamPayload> extends StreamWorker {
   readonly stream: string;
@@ -25,6 +29,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
   private readonly handlerTimeoutMs?: number;
   private readonly handlerBackoff: Backoff;
   private readonly handlerFailures: FailureReporter;
+  private readonly deadLettering?: { afterAttempts: number; run: ConsumerDeadLettering };
 
   constructor(context: RedstreamContext, options: ConsumerOptions<TPayload>) {
     const stream = validateStreamName(options.stream);
@@ -33,12 +38,24 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     // Validated before the worker is built, which creates the Redis connections.
     if (typeof options.handler !== 'function') throw new RedstreamConfigError(`${label}: handler must be a function`);
     if (options.handlerTimeoutMs !== undefined) positiveMs(options.handlerTimeoutMs, `${label}: handlerTimeoutMs`);
+    const afterAttempts = resolveDeadLetterAfterAttempts(options.deadLetter, label);
     super(context, stream, name, consumerLockName(stream, name), options, label);
     this.stream = stream;
     this.handler = options.handler;
     this.handlerTimeoutMs = options.handlerTimeoutMs;
     this.handlerBackoff = new Backoff({ initialMs: this.options.backoffInitialMs, maxMs: this.options.backoffMaxMs });
     this.handlerFailures = new FailureReporter(this.logger, label);
+    if (afterAttempts !== undefined) {
+      const run = new ConsumerDeadLettering(
+        new DeadLetters(this.client, context.keys),
+        stream,
+        name,
+        this.lock,
+        this.logger,
+        label,
+      );
+      this.deadLettering = { afterAttempts, run };
+    }
   }
 
   /** The offset committed in Redis (`null` before the first commit). */
@@ -65,7 +82,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
   }
 
   private async handleUntilSuccess(messages: RedstreamMessage<TPayload>[]): Promise<void> {
-    for (;;) {
+    for (let failures = 0; ;) {
       this.throwIfStopping();
       await this.ensureLease();
       try {
@@ -74,6 +91,10 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
         this.handlerFailures.succeeded();
         return;
       } catch (error) {
+        failures++;
+        if (this.deadLettering && failures >= this.deadLettering.afterAttempts) {
+          if (await this.isolatePoison(messages, error, failures)) return;
+        }
         const retryInMs = this.handlerBackoff.next();
         this.handlerFailures.failed(
           error,
@@ -85,6 +106,28 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
         await this.sleep(retryInMs);
       }
     }
+  }
+
+  /** True when the batch's healthy entries were handled and its lone failures dead-lettered. */
+  private async isolatePoison(
+    messages: RedstreamMessage<TPayload>[],
+    error: unknown,
+    failures: number,
+  ): Promise<boolean> {
+    const result = await this.deadLettering!.run.isolate(
+      messages,
+      error,
+      failures,
+      (part) => this.callHandler(part),
+      async () => this.lock.isHeld() || this.lock.refresh(),
+      this.abortSignal,
+    );
+    this.throwIfStopping();
+    if (result.outcome === 'outage') return false;
+    this.handlerBackoff.reset();
+    this.handlerFailures.succeeded();
+    if (result.deadLettered.length > 0) this.emit('deadLettered', result.deadLettered);
+    return true;
   }
 
   private callHandler(messages: RedstreamMessage<TPayload>[]): Promise<unknown> {

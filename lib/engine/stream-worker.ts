@@ -18,6 +18,8 @@ export interface StreamWorkerEvents extends BackgroundWorkerEvents {
   committed: [offset: string, count: number];
   /** Entries that could not be parsed were skipped. */
   rejected: [entries: { id: string; reason: string }[]];
+  /** A Consumer with `deadLetter` moved entries that fail on their own to `<stream>.dead`. */
+  deadLettered: [entries: { id: string; deadLetterId: string; error: string }[]];
 }
 
 /** A read started ahead while the previous batch's commit was on its way (see `commit`). */

@@ -17,4 +17,14 @@ export interface ConsumerOptions<TPayload extends object> extends ReadingWorkerO
    * retried (the late handler is not cancelled: JavaScript cannot). Default: no timeout.
    */
   handlerTimeoutMs?: number;
+  /**
+   * Opt-in poison isolation. When a batch has failed `afterAttempts` times in a row, it is
+   * split in halves (bisection) to find the entries that fail on their own; those are written
+   * to the dead-letter stream `<stream>.dead` (fenced by the lock), the others are handled in
+   * stream order, and the offset moves past the batch. More than 10 lone failures in one
+   * batch count as an outage, not poison: nothing is dead-lettered and the batch is retried.
+   * Default: off, the gem's behaviour: a failing batch is retried for ever and holds up the
+   * stream, but no entry is ever set aside.
+   */
+  deadLetter?: { afterAttempts: number };
 }

@@ -1,0 +1,128 @@
+import { DeadLetters, deadLetterErrorMessage } from './dead-letters';
+import { RedstreamLockLostError } from './errors';
+import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
+import type { RedstreamMessage } from './interfaces/redstream-message.interface';
+import { positiveInteger } from './option-validation';
+import { isolatePoison } from './poison-isolation';
+import type { StreamLock } from './stream-lock';
+
+/**
+ * More lone failures than this in one batch look like an outage of what the handler needs
+ * rather than poison: the batch is retried whole instead, and nothing is dead-lettered.
+ * It also bounds an isolation during an outage to about log2(batch) + 2 × this many calls.
+ */
+export const MAX_POISONED_PER_BATCH = 10;
+
+/** An entry an offset consumer moved to `<stream>.dead`. */
+export interface ConsumerDeadLetter {
+  /** The entry's id in the stream. */
+  id: string;
+  /** Its id in `<stream>.dead`. */
+  deadLetterId: string;
+  /** The last error's message, as recorded. */
+  error: string;
+}
+
+/** What became of a batch that failed `afterAttempts` times. */
+export type ConsumerIsolationOutcome =
+  /** Every entry was handled, in order, or moved to `.dead`: the batch may be committed. */
+  | { outcome: 'isolated'; deadLettered: ConsumerDeadLetter[]; calls: number }
+  /** Too many entries fail on their own: retry the whole batch later. */
+  | { outcome: 'outage'; calls: number };
+
+/** Validates `deadLetter.afterAttempts` of a consumer; `undefined` when off. */
+export function resolveDeadLetterAfterAttempts(value: unknown, where: string): number | undefined {
+  if (value === undefined) return undefined;
+  const afterAttempts = (value as { afterAttempts?: unknown } | null)?.afterAttempts;
+  return positiveInteger(afterAttempts, `${where}: deadLetter.afterAttempts`);
+}
+
+/**
+ * Poison isolation for an offset consumer (`deadLetter: { afterAttempts }`): bisects a batch
+ * that keeps failing so that the healthy entries are handled in stream order, and writes the
+ * entries that fail on their own to `<stream>.dead`, fenced by the consumer's lock like a
+ * commit; the caller then commits past the batch. A lost lock or `stop()` interrupts it
+ * before anything is written, and the batch stays uncommitted (delivered again).
+ */
+export class ConsumerDeadLettering {
+  constructor(
+    private readonly deadLetters: DeadLetters,
+    private readonly stream: string,
+    private readonly consumer: string,
+    private readonly lock: StreamLock,
+    private readonly logger: RedstreamLogger,
+    private readonly label: string,
+  ) {}
+
+  async isolate<T extends object>(
+    messages: RedstreamMessage<T>[],
+    batchFailure: unknown,
+    attempts: number,
+    handle: (messages: RedstreamMessage<T>[]) => Promise<unknown>,
+    /** Resolves false when the lock is lost (asks Redis when the local lease ran out). */
+    holdsLock: () => Promise<boolean>,
+    stopSignal: AbortSignal,
+  ): Promise<ConsumerIsolationOutcome> {
+    const lockLost = new AbortController();
+    const isolation = await isolatePoison(
+      messages,
+      async (part) => {
+        if (!(await holdsLock())) {
+          lockLost.abort();
+          throw new RedstreamLockLostError(`${this.label} lost its lock while isolating a failing batch`);
+        }
+        await handle([...part]);
+      },
+      {
+        batchFailure: { error: batchFailure },
+        signal: AbortSignal.any([stopSignal, lockLost.signal]),
+        maxPoisoned: MAX_POISONED_PER_BATCH,
+      },
+    );
+    if (lockLost.signal.aborted) {
+      throw new RedstreamLockLostError(`${this.label} lost its lock while isolating a failing batch; not committed`);
+    }
+    // stop(): the caller sees it and leaves the batch uncommitted.
+    if (isolation.stoppedBecause === 'aborted') return { outcome: 'outage', calls: isolation.calls };
+    if (isolation.stoppedBecause === 'too-many-poisoned') {
+      this.logger.warn(
+        `${this.label}: more than ${MAX_POISONED_PER_BATCH} of ${messages.length} messages fail on their own ` +
+          `(${isolation.calls} handler calls): more likely an outage than bad entries; nothing dead-lettered, retrying the batch`,
+      );
+      return { outcome: 'outage', calls: isolation.calls };
+    }
+
+    const deadLettered: ConsumerDeadLetter[] = [];
+    for (const { entry, error } of isolation.poisoned) {
+      const result = await this.deadLetters.write(
+        this.stream,
+        entry.id,
+        {
+          kind: 'consumer',
+          consumer: this.consumer,
+          member: this.lock.ownerId,
+          fence: { lockKey: this.lock.key, ownerId: this.lock.ownerId },
+        },
+        // The batch's attempts plus the entry's own one.
+        { error, attempts: attempts + 1 },
+      );
+      if (result.status === 'not-owner') {
+        this.lock.markLost();
+        throw new RedstreamLockLostError(
+          `${this.label} lost its lock before dead-lettering ${entry.id}; not committed`,
+        );
+      }
+      if (result.status === 'written') {
+        deadLettered.push({ id: entry.id, deadLetterId: result.deadLetterId, error: deadLetterErrorMessage(error) });
+      }
+    }
+    if (deadLettered.length > 0) {
+      this.logger.warn(
+        `${this.label}: moved ${deadLettered.length} of ${messages.length} messages that fail on their own to ` +
+          `${this.stream}.dead after ${attempts} failed attempts of the batch (${isolation.calls} handler calls to find them): ` +
+          deadLettered.map((entry) => `${entry.id} (${entry.error})`).join(', '),
+      );
+    }
+    return { outcome: 'isolated', deadLettered, calls: isolation.calls };
+  }
+}
