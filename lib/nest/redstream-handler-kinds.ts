@@ -29,6 +29,7 @@ export interface HandlerOwnSettings extends Pick<
 > {
   handlerTimeoutMs?: number;
   delay?: Duration;
+  deadLetter?: RedstreamConsumerOptions['deadLetter'];
 }
 
 type WorkerSettingKey = keyof typeof WORKER_DEFAULTS;
@@ -101,7 +102,7 @@ export const CONSUMER_KIND: RedstreamHandlerKind<RedstreamConsumerOptions, Consu
   nameOption: 'name',
   reservedNames: [DELAYER_CONSUMER_NAME],
   workerSettings: ALL_WORKER_SETTINGS,
-  ownSettings: ['handlerTimeoutMs'],
+  ownSettings: ['handlerTimeoutMs', 'deadLetter'],
   requiredSettings: [],
   create: (redstream, { stream, name, settings }, handle) =>
     redstream.consumer({ ...settings, stream, name, handler: handle }),

@@ -9,6 +9,8 @@ import type { RedstreamGroupConsumerOptions } from './redstream-group-consumer-o
 export interface RedstreamConsumerDefaults extends RedstreamWorkerSettings {
   /** Default `handlerTimeoutMs` of consumers and group consumers (delayers do not use it). Default: no timeout. */
   handlerTimeoutMs?: number;
+  /** Default `deadLetter` of offset consumers (see {@link RedstreamConsumerOptions.deadLetter}). Default: off. */
+  deadLetter?: RedstreamConsumerOptions['deadLetter'];
 }
 
 /** What the module's trimmers do. */
