@@ -575,11 +575,14 @@ class ChaosRun {
     const multi = redis.multi().xrange(streamKey, '-', '+', 'COUNT', 1);
     for (const name of names) multi.get(this.key(`offset:${this.stream}:${name}`));
     multi.get(this.key(`offset:${this.stream}.delay:delayer`));
+    const group = this.options.group?.name;
+    // Group mode: the group's last-delivered id and oldest pending id, in the same snapshot.
+    if (group) multi.xinfo('GROUPS', streamKey).xpending(streamKey, group);
     const results = await multi.exec();
     if (!results || results.some(([error]) => error)) return;
     this.snapshots++;
     const first = (results[0][1] as [string, string[]][])[0]?.[0];
-    const offsets = results.slice(1).map(([, value]) => value as string | null);
+    const offsets = results.slice(1, names.length + 2).map(([, value]) => value as string | null);
     [...names, 'delayer'].forEach((name, index) => {
       const offset = offsets[index];
       const last = this.lastOffsets.get(name);
@@ -589,6 +592,19 @@ class ChaosRun {
     });
     const trimmedUpTo = this.lastTrimmed(first);
     if (!trimmedUpTo) return;
+    if (group) {
+      const groups = (results.at(-2)![1] as unknown[][]).map((entry) => fieldsOf(entry));
+      const delivered = groups.find((entry) => entry.name === group)?.['last-delivered-id'];
+      const oldestPending = (results.at(-1)![1] as [number, string | null])[1];
+      const needed =
+        delivered === undefined || compareIds(trimmedUpTo, delivered) > 0
+          ? `the group was delivered it (last delivered ${String(delivered)})`
+          : oldestPending && compareIds(trimmedUpTo, oldestPending) >= 0
+            ? `the group acknowledged ${oldestPending}`
+            : undefined;
+      const violation = needed && `trimmer deleted ${trimmedUpTo} before ${needed} (group ${group})`;
+      if (violation && !this.witnessViolations.includes(violation)) this.witnessViolations.push(violation);
+    }
     names.forEach((name, index) => {
       const offset = offsets[index];
       if (!offset || compareIds(trimmedUpTo, offset) > 0) {
