@@ -63,7 +63,8 @@ export interface GroupConsumerEvents extends BackgroundWorkerEvents {
   claimed: [count: number];
 }
 
-interface GroupSettings {
+/** The group-specific options of a {@link GroupConsumer} in effect, defaults filled in. */
+export interface GroupConsumerSettings {
   startAt: 'begin' | 'end';
   claimIdleMs: number;
   claimIntervalMs: number;
@@ -73,11 +74,11 @@ interface GroupSettings {
   handlerTimeoutMs?: number;
 }
 
-function resolveGroupSettings<T extends object>(
+function resolveGroupConsumerSettings<T extends object>(
   options: GroupConsumerOptions<T>,
   timing: ResolvedWorkerOptions,
   label: string,
-): GroupSettings {
+): GroupConsumerSettings {
   const d = GROUP_CONSUMER_DEFAULTS;
   const claimIdleMs =
     options.claimIdleMs === undefined ? d.claimIdleMs : positiveInteger(options.claimIdleMs, `${label}: claimIdleMs`);
@@ -165,7 +166,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   readonly group: string;
   /** This instance's member name in the group: `<host>-<pid>-<random>`. */
   readonly member: string;
-  private readonly settings: GroupSettings;
+  private readonly settings: GroupConsumerSettings;
   private readonly batchSize: number;
   private readonly blockMs: number;
   private readonly client: RedisClient;
@@ -204,7 +205,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
       },
       label,
     );
-    const settings = resolveGroupSettings(options, timing, label);
+    const settings = resolveGroupConsumerSettings(options, timing, label);
     const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
     super({ label, logger, connections: context.connections, timing, lease: () => new AlwaysHeldLease() });
     this.stream = stream;
@@ -224,7 +225,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   }
 
   /** The options in effect, defaults filled in. */
-  get groupSettings(): Readonly<GroupSettings> {
+  get groupSettings(): Readonly<GroupConsumerSettings> {
     return this.settings;
   }
 

@@ -8,7 +8,7 @@ export * from './delayer';
 export * from './duration';
 export * from './errors';
 export { GroupConsumer, GROUP_CONSUMER_DEFAULTS } from './group-consumer';
-export type { DeadLetteredEntry, GroupConsumerEvents } from './group-consumer';
+export type { DeadLetteredEntry, GroupConsumerEvents, GroupConsumerSettings } from './group-consumer';
 export type { GroupInfo, GroupMemberInfo } from './group-info';
 export type { GroupStartAt } from './group-membership';
 export * from './interfaces/consumer-options.interface';

@@ -4,7 +4,9 @@ import type { TrimmerOptions, TrimResult } from './interfaces/trimmer-options.in
 import { SingleOwnerLease } from './leases/single-owner-lease';
 import type { RedisClient } from './redis-connection';
 import { RedstreamContext, resolveLogger } from './redstream-context';
-import { trimmerLockName, validateConsumerName, validateStreamName } from './redstream-keys';
+import { trimmerLockName, validateConsumerName, validateGroupName, validateStreamName } from './redstream-keys';
+import { RedstreamConfigError } from './errors';
+import { trimBelowReaders } from './group-trim';
 import { DEFAULT_TRIM_INTERVAL_MS } from './redstream-defaults';
 import { scripts } from './scripts';
 import { StreamLock } from './stream-lock';
@@ -18,9 +20,17 @@ export interface TrimmerEvents extends BackgroundWorkerEvents {
 
 const MAX_REGISTRY_RETRIES = 5;
 
+function names(value: unknown, what: string): unknown[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new RedstreamConfigError(`${what} must be an array of names`);
+  return value;
+}
+
 /**
  * Deletes the entries of a stream that every consumer has committed: everything up to and
- * including the numerically smallest committed offset. It never deletes an entry that a
+ * including the numerically smallest committed offset. On a stream with consumer groups (or
+ * `groupNames`), also nothing at or above any group's oldest pending entry and nothing after
+ * its last-delivered id: groups and offset consumers may share a stream. It never deletes an entry that a
  * known consumer has not committed, and trims nothing while a known consumer has no offset
  * yet (so a consumer added later still gets the whole stream). HA with the gem's
  * `trimmer:<stream>` lock: while started, one trimmer per stream is active and trims every
@@ -32,6 +42,7 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
   private readonly client: RedisClient;
   private readonly lock: StreamLock;
   private readonly consumerNames: string[];
+  private readonly groupNames: string[];
 
   constructor(
     private readonly context: RedstreamContext,
@@ -42,6 +53,7 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
     const resolved = resolveWorkerOptions(options, label);
     const intervalMs = durationToMs(options.interval ?? DEFAULT_TRIM_INTERVAL_MS, `${label}: interval`);
     const consumerNames = (options.consumerNames ?? []).map(validateConsumerName);
+    const groupNames = names(options.groupNames, `${label}: groupNames`).map(validateGroupName);
     const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
     const client = context.connections.client();
     const lockKey = context.keys.lock(trimmerLockName(stream));
@@ -59,6 +71,7 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
     this.stream = stream;
     this.intervalMs = intervalMs;
     this.consumerNames = consumerNames;
+    this.groupNames = [...new Set(groupNames)].sort();
     this.client = client;
     this.lock = lock;
   }
@@ -75,7 +88,22 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
     for (let attempt = 1; ; attempt++) {
       const consumers = await this.consumers();
       if (!(await this.lock.tryAcquire())) return { trimmed: 0, skipped: 'locked', consumers };
-      if (consumers.length === 0) return { trimmed: 0, skipped: 'no-consumers', consumers };
+      const hasGroups = this.groupNames.length > 0 || (await this.streamHasGroups());
+      if (!hasGroups && consumers.length === 0) return { trimmed: 0, skipped: 'no-consumers', consumers };
+      if (hasGroups) {
+        const result = await trimBelowReaders(this.client, this.context.keys, this.stream, {
+          consumers,
+          requiredGroups: this.groupNames,
+        });
+        if ('skipped' in result) {
+          if (result.skipped === 'registry-changed' && attempt < MAX_REGISTRY_RETRIES) continue;
+          return { trimmed: 0, skipped: result.skipped, consumers };
+        }
+        if (result.trimmed > 0) this.logger.debug?.(`${this.label}: deleted ${result.trimmed} entries no reader needs`);
+        return result.trimmed === 0
+          ? { trimmed: 0, skipped: 'nothing-committed', consumers }
+          : { trimmed: result.trimmed, consumers };
+      }
       const offsetKeys = consumers.map((name) => this.context.keys.offset(this.stream, name));
       const trimmed = Number(
         await scripts.trimCommitted.run(
@@ -104,6 +132,16 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
   protected override announceActive(): void {
     this.logger.log(`${this.label}: active, trimming every ${this.intervalMs} ms`);
     this.emit('active');
+  }
+
+  /** True when the stream has consumer groups (false when it does not exist). */
+  private async streamHasGroups(): Promise<boolean> {
+    try {
+      return ((await this.client.xinfo('GROUPS', this.context.keys.stream(this.stream))) as unknown[]).length > 0;
+    } catch (error) {
+      if (error instanceof Error && /no such key/i.test(error.message)) return false;
+      throw error;
+    }
   }
 
   /** Removes a consumer name from the stream's registry, e.g. after decommissioning a consumer. */

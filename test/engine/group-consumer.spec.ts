@@ -252,4 +252,58 @@ describe('GroupConsumer', () => {
     await waitFor(async () => (await redstream.groupInfo('products', 'indexers'))?.members.length === 1, 5_000);
     expect((await redstream.groupInfo('products', 'indexers'))?.members.map((m) => m.name)).toEqual([consumer.member]);
   });
+
+  it('bisection isolates two poison entries in a batch of 1000 (maxDeliveries 1: dead-lettered at once)', async () => {
+    const ids = await queue(1_000);
+    const poison = [10, 700];
+    let calls = 0;
+    const handled: number[] = [];
+    const consumer = groupConsumer({
+      batchSize: 1_000,
+      maxDeliveries: 1,
+      handler: (messages) => {
+        calls++;
+        if (messages.some((m) => poison.includes(m.payload.n))) throw new Error('poison');
+        handled.push(...messages.map((m) => m.payload.n));
+      },
+    });
+    const deadLettered: string[] = [];
+    consumer.on('deadLettered', (entries) => deadLettered.push(...entries.map((e) => e.id)));
+    consumer.start();
+    await waitFor(() => deadLettered.length === 2);
+    process.stdout.write(`group consumer, 2 poison in 1000: ${calls} handler calls\n`);
+    expect(deadLettered).toEqual(poison.map((n) => ids[n]));
+    expect(handled).toEqual(Array.from({ length: 1_000 }, (_, n) => n).filter((n) => !poison.includes(n)));
+    expect(calls).toBeLessThanOrEqual(1 + 4 * 10 + 2);
+    expect(await pending()).toEqual([]);
+  });
+
+  it('a restart handles its own pending entries first, without waiting for the retry backoff or a claim', async () => {
+    await queue(1);
+    let failNext = true;
+    const handled: number[] = [];
+    const consumer = groupConsumer({
+      backoffInitialMs: 5_000,
+      backoffMaxMs: 5_000,
+      claimIdleMs: 10_000,
+      maxDeliveries: 0,
+      handler: (messages) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('not yet');
+        }
+        handled.push(...messages.map((m) => m.payload.n));
+      },
+    });
+    const failed = new Promise((resolve) => consumer.once('failed', resolve));
+    consumer.start();
+    await failed;
+    await consumer.stop();
+    expect((await pending()).map(([, member]) => member)).toEqual([consumer.member]);
+    const restartedAt = Date.now();
+    consumer.start();
+    await waitFor(() => handled.length === 1);
+    expect(Date.now() - restartedAt).toBeLessThan(3_000);
+    await waitFor(async () => (await pending()).length === 0);
+  });
 });

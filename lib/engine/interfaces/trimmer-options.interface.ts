@@ -11,6 +11,13 @@ export interface TrimmerOptions extends WorkerOptions {
    * when it becomes active). Default: none beyond the registered ones.
    */
   consumerNames?: string[];
+  /**
+   * Consumer groups that must have received an entry before it is deleted, in addition to
+   * every group that exists on the stream: list a group that is deployed later here, so that
+   * the trimmer keeps everything until it exists (it starts at the beginning of the stream).
+   * While a listed group is missing, nothing is trimmed. Default: none beyond the existing ones.
+   */
+  groupNames?: string[];
   /** How long `start()`'s loop sleeps between runs: ms or `'30s'`. Default 30 s (the gem's). */
   interval?: Duration;
 }
@@ -22,9 +29,11 @@ export interface TrimResult {
   /**
    * Why nothing was trimmed, when nothing was: another trimmer holds the lock, no consumer is
    * known, a known consumer has not committed yet, nothing is committed that is still in the
-   * stream, or consumers kept registering while this run tried to read the registry.
+   * stream, consumers kept registering while this run tried to read the registry, or a
+   * group listed in `groupNames` does not exist yet.
    */
-  skipped?: 'locked' | 'no-consumers' | 'consumer-without-offset' | 'nothing-committed' | 'registry-changed';
+  skipped?:
+    'locked' | 'no-consumers' | 'consumer-without-offset' | 'nothing-committed' | 'registry-changed' | 'group-missing';
   /** The consumer names that were considered. */
   consumers: string[];
 }
