@@ -64,10 +64,7 @@ export class RedstreamWorkerFactory {
         ...defined,
         stream,
         consumerNames,
-        // TODO(integrator): pass `groupNames` directly once the engine Trimmer takes the option
-        // (h-grpengine adds it); until then the spread keeps this compiling and the engine
-        // ignores it, so a stream shared with offset consumers is trimmed without regard to groups.
-        ...({ groupNames } as object),
+        groupNames,
         interval: 'intervalMs' in trimmer.schedule ? trimmer.schedule.intervalMs : undefined,
       }),
       trimmer.schedule,
