@@ -5,12 +5,24 @@ const { connectRaw } = require('./bench-helpers');
 const { median } = require('./bench-stats');
 const { bulkProduce, bulkWithDelay, concurrentWrites } = require('./scenarios/produce.scenario');
 const { consume } = require('./scenarios/consume.scenario');
+const { groupConsume, groupScale } = require('./scenarios/group.scenario');
 const { delayer } = require('./scenarios/delayer.scenario');
 const { latency } = require('./scenarios/latency.scenario');
 const { memory } = require('./scenarios/memory.scenario');
 const { bullmq } = require('./scenarios/bullmq.scenario');
 
-const SCENARIOS = [bulkProduce, bulkWithDelay, concurrentWrites, consume, delayer, latency, memory, bullmq];
+const SCENARIOS = [
+  bulkProduce,
+  bulkWithDelay,
+  concurrentWrites,
+  consume,
+  groupConsume,
+  groupScale,
+  delayer,
+  latency,
+  memory,
+  bullmq,
+];
 
 function describeTarget(target) {
   if (target.atLeast !== undefined) return `>= ${target.atLeast}x baseline`;

@@ -2,6 +2,7 @@
 export * from './decorators';
 export * from './interfaces/redstream-consumer-options.interface';
 export * from './interfaces/redstream-delayer-options.interface';
+export * from './interfaces/redstream-group-consumer-options.interface';
 export * from './interfaces/redstream-handler-context.interface';
 export * from './interfaces/redstream-module-options.interface';
 export { REDSTREAM_CONTEXT_TYPE, REDSTREAM_MODULE_OPTIONS } from './redstream.constants';

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { RedstreamConfigError, WORKER_DEFAULTS } from '../engine';
+import { RedstreamConfigError } from '../engine';
 import type { DiscoveredHandler } from './interfaces/redstream-handler.interface';
 import type { RedstreamHandlerOverrides } from './interfaces/redstream-module-options.interface';
 import { REDSTREAM_RESOLVED_OPTIONS } from './redstream.constants';
 import {
-  ALL_OWN_SETTINGS,
+  ALL_SETTINGS,
   HandlerDecoratorOptions,
   RedstreamHandlerKind,
   ResolvedHandlerOptions,
@@ -17,16 +17,15 @@ import {
 } from './redstream.messages';
 import type { ResolvedRedstreamModuleOptions } from './redstream-module-options.resolver';
 
-const WORKER_SETTING_KEYS = Object.keys(WORKER_DEFAULTS) as (keyof typeof WORKER_DEFAULTS)[];
-
 type SettingKey = keyof ResolvedHandlerOptions['settings'];
 type Layer = Partial<Record<SettingKey, unknown>>;
 
 /**
  * Resolves the options of one decorated method: checks what its kind requires, layers
  * `consumerDefaults` < decorator < `handlers["<stream>:<name>"]` (undefined never hides a
- * value below it) and refuses overrides that belong to another kind. The engine validates
- * the values themselves when the worker is built.
+ * value below it; `consumerDefaults` apply where a kind takes the option, e.g. not the lock
+ * settings to a group consumer) and refuses overrides its kind does not take. The engine
+ * validates the values themselves when the worker is built.
  */
 @Injectable()
 export class RedstreamHandlerOptionsResolver {
@@ -50,7 +49,7 @@ export class RedstreamHandlerOptionsResolver {
     const overrides = this.overridesFor(key, kind);
     const settings: Layer = {};
     const layers: Layer[] = [this.options.consumerDefaults, decorated as Layer, overrides];
-    for (const setting of [...WORKER_SETTING_KEYS, ...kind.ownSettings]) {
+    for (const setting of [...kind.workerSettings, ...kind.ownSettings]) {
       for (const layer of layers) if (layer[setting] !== undefined) settings[setting] = layer[setting];
     }
     for (const required of kind.requiredSettings) {
@@ -75,8 +74,9 @@ export class RedstreamHandlerOptionsResolver {
 
   private overridesFor(key: string, kind: RedstreamHandlerKind): RedstreamHandlerOverrides {
     const overrides = this.options.handlers[key] ?? {};
-    for (const foreign of ALL_OWN_SETTINGS) {
-      if (!kind.ownSettings.includes(foreign) && overrides[foreign] !== undefined) {
+    const taken: readonly string[] = [...kind.workerSettings, ...kind.ownSettings];
+    for (const foreign of ALL_SETTINGS) {
+      if (!taken.includes(foreign) && overrides[foreign] !== undefined) {
         throw new RedstreamConfigError(
           INVALID_MODULE_OPTION(`handlers["${key}"].${foreign}`, FOREIGN_HANDLER_OVERRIDE(kind.kind, foreign)),
         );

@@ -35,11 +35,15 @@ type WsArgumentsHost = ReturnType<ArgumentsHost['switchToWs']>;
 export class RedstreamHandlerInvoker {
   constructor(private readonly externalContextCreator: ExternalContextCreator) {}
 
-  /** Returns the batch handler; the context is created on the first batch, once every global enhancer is registered. */
-  create(handler: DiscoveredHandler, context: RedstreamHandlerContext): BatchHandler {
+  /**
+   * Returns the batch handler; the external context is created on the first batch, once every
+   * global enhancer is registered, and so is the handler context (a group member's name is
+   * known once its worker exists).
+   */
+  create(handler: DiscoveredHandler, context: () => RedstreamHandlerContext): BatchHandler {
     let invoke: BatchHandler | undefined;
     return (messages) => {
-      invoke ??= this.createNow(handler, context);
+      invoke ??= this.createNow(handler, context());
       return invoke(messages);
     };
   }

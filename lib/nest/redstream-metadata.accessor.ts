@@ -2,7 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { RedstreamConsumerOptions } from './interfaces/redstream-consumer-options.interface';
 import type { RedstreamDelayerOptions } from './interfaces/redstream-delayer-options.interface';
-import { REDSTREAM_CONSUMER_METADATA, REDSTREAM_DELAYER_METADATA } from './redstream.constants';
+import type { RedstreamGroupConsumerOptions } from './interfaces/redstream-group-consumer-options.interface';
+import {
+  REDSTREAM_CONSUMER_METADATA,
+  REDSTREAM_DELAYER_METADATA,
+  REDSTREAM_GROUP_CONSUMER_METADATA,
+} from './redstream.constants';
 
 /** Reads what the Redstream decorators recorded on a method. */
 @Injectable()
@@ -15,6 +20,10 @@ export class RedstreamMetadataAccessor {
 
   getDelayerOptions(method: unknown): Partial<RedstreamDelayerOptions> | undefined {
     return this.get<RedstreamDelayerOptions>(REDSTREAM_DELAYER_METADATA, method);
+  }
+
+  getGroupConsumerOptions(method: unknown): Partial<RedstreamGroupConsumerOptions> | undefined {
+    return this.get<RedstreamGroupConsumerOptions>(REDSTREAM_GROUP_CONSUMER_METADATA, method);
   }
 
   private get<TOptions>(key: string, method: unknown): Partial<TOptions> | undefined {

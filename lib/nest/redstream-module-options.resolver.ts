@@ -17,6 +17,7 @@ import {
   DEFAULT_TRIM_INTERVAL_MS,
 } from '../engine';
 import { booleanOption as checkBoolean, nonNegativeMs, positiveMs } from '../engine/option-validation';
+import { validateGroupName } from '../engine/redstream-keys';
 import type {
   RedstreamConsumerDefaults,
   RedstreamHandlerOverrides,
@@ -35,7 +36,13 @@ export interface ResolvedRedstreamModuleOptions {
   readonly logger: RedstreamLogger;
   readonly consumerDefaults: RedstreamConsumerDefaults;
   readonly producer: ProducerOptions;
-  readonly trimmer: false | { readonly schedule: TrimSchedule; readonly consumerNames: Record<string, string[]> };
+  readonly trimmer:
+    | false
+    | {
+        readonly schedule: TrimSchedule;
+        readonly consumerNames: Record<string, string[]>;
+        readonly groupNames: Record<string, string[]>;
+      };
   readonly handlers: Record<string, RedstreamHandlerOverrides>;
   readonly backgroundServices: boolean;
   readonly autoStart: boolean;
@@ -135,15 +142,28 @@ function resolveRequireRedis(
 function resolveTrimmer(trimmer: RedstreamModuleOptions['trimmer']): ResolvedRedstreamModuleOptions['trimmer'] {
   if (trimmer === false) return false;
   const options = objectOption(trimmer, 'trimmer');
-  const consumerNames: Record<string, string[]> = {};
-  for (const [stream, names] of Object.entries(objectOption(options.consumerNames, 'trimmer.consumerNames'))) {
-    const option = `trimmer.consumerNames["${stream}"]`;
-    if (!Array.isArray(names)) fail(option, `expected an array of consumer names, got ${JSON.stringify(names)}`);
-    consumerNames[withReason(option, () => validateStreamName(stream))] = names.map((name) =>
-      withReason(option, () => validateConsumerName(name)),
+  return {
+    schedule: resolveTrimSchedule(options.schedule),
+    consumerNames: resolveNamesByStream(options.consumerNames, 'consumerNames', 'consumer', validateConsumerName),
+    groupNames: resolveNamesByStream(options.groupNames, 'groupNames', 'group', validateGroupName),
+  };
+}
+
+function resolveNamesByStream(
+  value: Record<string, string[]> | undefined,
+  optionName: string,
+  what: string,
+  validate: (name: unknown) => string,
+): Record<string, string[]> {
+  const resolved: Record<string, string[]> = {};
+  for (const [stream, names] of Object.entries(objectOption(value, `trimmer.${optionName}`))) {
+    const option = `trimmer.${optionName}["${stream}"]`;
+    if (!Array.isArray(names)) fail(option, `expected an array of ${what} names, got ${JSON.stringify(names)}`);
+    resolved[withReason(option, () => validateStreamName(stream))] = names.map((name) =>
+      withReason(option, () => validate(name)),
     );
   }
-  return { schedule: resolveTrimSchedule(options.schedule), consumerNames };
+  return resolved;
 }
 
 function resolveTrimSchedule(schedule: unknown): TrimSchedule {
@@ -175,7 +195,7 @@ function resolveHandlers(handlers: RedstreamModuleOptions['handlers']): Record<s
     const option = `handlers["${key}"]`;
     const [stream, name, ...rest] = key.split(':');
     if (name === undefined || rest.length > 0) {
-      fail(option, `keys are '<stream>:<consumer name>' or '<stream>:delayer'`);
+      fail(option, `keys are '<stream>:<consumer name>', '<stream>:<group>' or '<stream>:delayer'`);
     }
     withReason(option, () => validateStreamName(stream));
     withReason(option, () => validateConsumerName(name));

@@ -29,15 +29,13 @@ export class RedstreamWorkerFactory {
     handler: DiscoveredHandler<TOptions>,
   ): RedstreamHandlerWorker<TWorker> {
     const options = this.resolver.resolve(kind, handler);
-    const invoke = this.invoker.create(handler as DiscoveredHandler, {
-      kind: options.kind,
-      stream: options.stream,
-      name: options.name,
-    });
+    let built: TWorker | undefined;
+    // Batches only come once the worker is built.
+    const invoke = this.invoker.create(handler as DiscoveredHandler, () => kind.contextOf(options, built as TWorker));
     try {
       return new RedstreamHandlerWorker(
         options,
-        (handle) => kind.create(this.redstream, options, handle),
+        (handle) => (built = kind.create(this.redstream, options, handle)),
         invoke,
         options.enabled && this.options.backgroundServices,
       );
@@ -51,8 +49,11 @@ export class RedstreamWorkerFactory {
     }
   }
 
-  /** The trimmer of `stream`, waiting for `consumerNames`, on the module's schedule. */
-  createTrimScheduler(stream: string, consumerNames: string[]): RedstreamTrimScheduler | undefined {
+  /** The trimmer of `stream`, waiting for `consumerNames` and `groupNames`, on the module's schedule. */
+  createTrimScheduler(
+    stream: string,
+    { consumerNames, groupNames }: { consumerNames: string[]; groupNames: string[] },
+  ): RedstreamTrimScheduler | undefined {
     const { trimmer, consumerDefaults, logger } = this.options;
     if (trimmer === false) return undefined;
     const { lockTtlMs, lockRefreshMs, standbyPollMs, backoffInitialMs, backoffMaxMs } = consumerDefaults;
@@ -63,6 +64,7 @@ export class RedstreamWorkerFactory {
         ...defined,
         stream,
         consumerNames,
+        groupNames,
         interval: 'intervalMs' in trimmer.schedule ? trimmer.schedule.intervalMs : undefined,
       }),
       trimmer.schedule,

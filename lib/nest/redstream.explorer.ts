@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { RedstreamConfigError } from '../engine';
-import { CONSUMER_KIND, DELAYER_KIND } from './redstream-handler-kinds';
+import { CONSUMER_KIND, DELAYER_KIND, GROUP_CONSUMER_KIND } from './redstream-handler-kinds';
 import { REQUEST_SCOPED_HANDLER, TRANSIENT_HANDLER } from './redstream.messages';
 import { RedstreamMetadataAccessor } from './redstream-metadata.accessor';
 import { RedstreamOrchestrator } from './redstream.orchestrator';
@@ -11,7 +11,8 @@ import { RedstreamWorkerFactory } from './redstream-worker.factory';
 type InstanceWrapper = ReturnType<DiscoveryService['getProviders']>[number];
 
 /**
- * Finds the methods decorated with `@RedstreamConsumer()` / `@RedstreamDelayer()` on every
+ * Finds the methods decorated with `@RedstreamConsumer()`, `@RedstreamGroupConsumer()` or
+ * `@RedstreamDelayer()` on every
  * provider and controller (`useClass`, `useValue` and `useFactory` alike, inherited methods
  * included) and records them in the registry, each as the worker the factory built (which
  * validates it); the orchestrator starts them later.
@@ -60,24 +61,31 @@ export class RedstreamExplorer implements OnModuleInit {
   private lookupHandlers(wrapper: InstanceWrapper, instance: object, methodName: string): void {
     const method = (instance as Record<string, unknown>)[methodName];
     const consumer = this.metadataAccessor.getConsumerOptions(method);
+    const groupConsumer = this.metadataAccessor.getGroupConsumerOptions(method);
     const delayer = this.metadataAccessor.getDelayerOptions(method);
-    if (!consumer && !delayer) return;
+    if (!consumer && !groupConsumer && !delayer) return;
 
     const where = `${instance.constructor?.name ?? String(wrapper.name)}.${methodName}`;
-    const decorator = consumer ? '@RedstreamConsumer' : '@RedstreamDelayer';
+    const decorator = consumer
+      ? CONSUMER_KIND.decorator
+      : groupConsumer
+        ? GROUP_CONSUMER_KIND.decorator
+        : DELAYER_KIND.decorator;
     if (!wrapper.isDependencyTreeStatic()) throw new RedstreamConfigError(REQUEST_SCOPED_HANDLER(decorator, where));
     // The static instance of a transient provider is a bare prototype its constructor never ran on.
     if (wrapper.isTransient) throw new RedstreamConfigError(TRANSIENT_HANDLER(decorator, where));
     const moduleKey = wrapper.host?.token;
+    const found = { instance, methodName, where, moduleKey };
     if (consumer) {
+      this.registry.addHandler(this.factory.createHandlerWorker(CONSUMER_KIND, { ...found, options: consumer }));
+    }
+    if (groupConsumer) {
       this.registry.addHandler(
-        this.factory.createHandlerWorker(CONSUMER_KIND, { instance, methodName, where, moduleKey, options: consumer }),
+        this.factory.createHandlerWorker(GROUP_CONSUMER_KIND, { ...found, options: groupConsumer }),
       );
     }
     if (delayer) {
-      this.registry.addHandler(
-        this.factory.createHandlerWorker(DELAYER_KIND, { instance, methodName, where, moduleKey, options: delayer }),
-      );
+      this.registry.addHandler(this.factory.createHandlerWorker(DELAYER_KIND, { ...found, options: delayer }));
     }
   }
 }

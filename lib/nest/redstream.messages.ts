@@ -1,4 +1,4 @@
-export type HandlerDecoratorName = '@RedstreamConsumer' | '@RedstreamDelayer';
+export type HandlerDecoratorName = '@RedstreamConsumer' | '@RedstreamGroupConsumer' | '@RedstreamDelayer';
 
 export const MISSING_OPTION = (decorator: HandlerDecoratorName, where: string, option: string): string =>
   `${decorator}() on ${where} has no "${option}": pass it in the decorator's options.`;
@@ -10,12 +10,26 @@ export const DUPLICATE_CONSUMER = (stream: string, name: string, first: string, 
   `Two handlers consume stream "${stream}" as "${name}": ${first} and ${second}. ` +
   `Only one handler per (stream, name) may run in an application; give one of them another name.`;
 
+export const DUPLICATE_GROUP_CONSUMER = (stream: string, group: string, first: string, second: string): string =>
+  `Two handlers read stream "${stream}" in group "${group}": ${first} and ${second}. ` +
+  `Only one handler per (stream, group) may run in an application; raise its concurrency or give one another group.`;
+
+export const GROUP_NAMED_LIKE_CONSUMER = (
+  stream: string,
+  name: string,
+  consumer: string,
+  groupConsumer: string,
+): string =>
+  `Stream "${stream}" has a consumer and a consumer group both named "${name}": @RedstreamConsumer() on ` +
+  `${consumer} and @RedstreamGroupConsumer() on ${groupConsumer}. The handlers option and RedstreamRegistry ` +
+  `key both as "${stream}:${name}"; rename one of them.`;
+
 export const DUPLICATE_DELAYER = (stream: string, first: string, second: string): string =>
   `Two delayers serve stream "${stream}": ${first} and ${second}. A stream has one delayer per application.`;
 
 export const RESERVED_CONSUMER_NAME = (decorator: HandlerDecoratorName, where: string, name: string): string =>
   `${decorator}() on ${where} uses the name "${name}", which the handlers option and RedstreamRegistry ` +
-  `reserve for a stream's delayer; choose another consumer name.`;
+  `reserve for a stream's delayer; choose another ${decorator === '@RedstreamGroupConsumer' ? 'group' : 'consumer name'}.`;
 
 export const REQUEST_SCOPED_HANDLER = (decorator: HandlerDecoratorName, where: string): string =>
   `${decorator}() on ${where} cannot be used: the provider is request-scoped (or depends on a request-scoped ` +
@@ -28,10 +42,12 @@ export const TRANSIENT_HANDLER = (decorator: HandlerDecoratorName, where: string
 export const INVALID_MODULE_OPTION = (option: string, reason: string): string =>
   `RedstreamModule: option "${option}" is invalid: ${reason}`;
 
-export const FOREIGN_HANDLER_OVERRIDE = (kind: string, option: string): string => `a ${kind} has no ${option}`;
+export const FOREIGN_HANDLER_OVERRIDE = (kind: string, option: string): string =>
+  `a ${kind.replace('-', ' ')} has no ${option}`;
 
 export const UNMATCHED_HANDLER_OVERRIDE = (key: string, known: string[]): string =>
-  `RedstreamModule: handlers["${key}"] matches no @RedstreamConsumer()/@RedstreamDelayer() in this application` +
+  `RedstreamModule: handlers["${key}"] matches no @RedstreamConsumer()/@RedstreamGroupConsumer()/@RedstreamDelayer() ` +
+  `in this application` +
   (known.length > 0 ? ` (known: ${known.join(', ')})` : '');
 
 export const BACKGROUND_SERVICES_DISABLED = (handlers: number): string =>
@@ -48,7 +64,7 @@ export const STOP_TIMED_OUT_WITHOUT_HANDLERS = (timeoutMs: number, workers: stri
 export const STOP_FAILED = (reason: string): string => `Shutdown: stopping the background services failed: ${reason}`;
 
 export const UNKNOWN_WORKER = (stream: string, name: string): string =>
-  `RedstreamRegistry: no consumer "${name}" (or delayer) on stream "${stream}" in this application`;
+  `RedstreamRegistry: no consumer "${name}" (nor group of that name, nor delayer) on stream "${stream}" in this application`;
 
 export const REDIS_UNREACHABLE_AT_BOOTSTRAP = (connection: string, timeoutMs: number, reason: string): string =>
   `RedstreamModule: Redis at ${connection} did not answer PING within ${timeoutMs} ms at bootstrap ` +

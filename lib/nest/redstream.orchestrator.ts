@@ -97,12 +97,12 @@ export class RedstreamOrchestrator implements OnApplicationBootstrap, BeforeAppl
 
   private addTrimmers(): void {
     if (this.options.trimmer === false || this.registry.trimSchedulerEntries().length > 0) return;
-    const consumers = this.registry
+    const readers = this.registry
       .handlerEntries()
-      .filter((handler) => handler.worker && handler.options.kind === 'consumer')
+      .filter((handler) => handler.worker)
       .map((handler) => handler.options);
-    for (const [stream, names] of planTrimmers(consumers, this.options.trimmer.consumerNames)) {
-      const scheduler = this.factory.createTrimScheduler(stream, names);
+    for (const [stream, plan] of planTrimmers(readers, this.options.trimmer)) {
+      const scheduler = this.factory.createTrimScheduler(stream, plan);
       if (scheduler) this.registry.addTrimScheduler(stream, scheduler);
     }
   }

@@ -3,6 +3,7 @@ import {
   Consumer,
   DELAYER_CONSUMER_NAME,
   Delayer,
+  GroupConsumer,
   Redstream,
   RedstreamConfigError,
   RedstreamPayload,
@@ -10,7 +11,13 @@ import {
 } from '../engine';
 import type { HandlerWorker } from './redstream-handler-kinds';
 import type { RedstreamHandlerWorker } from './redstream-handler-worker';
-import { DUPLICATE_CONSUMER, DUPLICATE_DELAYER, UNKNOWN_WORKER } from './redstream.messages';
+import {
+  DUPLICATE_CONSUMER,
+  DUPLICATE_DELAYER,
+  DUPLICATE_GROUP_CONSUMER,
+  GROUP_NAMED_LIKE_CONSUMER,
+  UNKNOWN_WORKER,
+} from './redstream.messages';
 import type { RedstreamTrimScheduler } from './redstream-trim.scheduler';
 
 /** Something the registry starts and stops. */
@@ -43,6 +50,15 @@ export class RedstreamRegistry {
     return worker instanceof Consumer ? (worker as Consumer<never> as Consumer<TPayload>) : undefined;
   }
 
+  /** The group consumer of `group` on `stream`, or undefined when this application runs none (or it is disabled). */
+  getGroupConsumer<TPayload extends object = RedstreamPayload>(
+    stream: string,
+    group: string,
+  ): GroupConsumer<TPayload> | undefined {
+    const worker = this.handlers.get(`${stream}:${group}`)?.worker;
+    return worker instanceof GroupConsumer ? (worker as GroupConsumer<never> as GroupConsumer<TPayload>) : undefined;
+  }
+
   /** The delayer of `stream`, or undefined. */
   getDelayer(stream: string): Delayer | undefined {
     const worker = this.handlers.get(`${stream}:${DELAYER_CONSUMER_NAME}`)?.worker;
@@ -59,6 +75,11 @@ export class RedstreamRegistry {
     return this.workers().filter((worker): worker is Consumer => worker instanceof Consumer);
   }
 
+  /** Every group consumer of this application. */
+  groupConsumers(): GroupConsumer[] {
+    return this.workers().filter((worker): worker is GroupConsumer => worker instanceof GroupConsumer);
+  }
+
   /** Every delayer of this application. */
   delayers(): Delayer[] {
     return this.workers().filter((worker): worker is Delayer => worker instanceof Delayer);
@@ -69,9 +90,12 @@ export class RedstreamRegistry {
     return [...this.trimSchedulers.values()].map((scheduler) => scheduler.trimmer);
   }
 
-  /** Starts every consumer, delayer and trimmer that is not running; returns at once. */
+  /** Starts every consumer, group consumer, delayer and trimmer that is not running; returns at once. */
   start(): void;
-  /** Starts consumer `name` of `stream` (`'delayer'`: the stream's delayer) and the stream's trimmer. */
+  /**
+   * Starts consumer or group consumer `name` of `stream` (`'delayer'`: the stream's delayer)
+   * and the stream's trimmer.
+   */
   start(stream: string, name: string): void;
   start(stream?: string, name?: string): void {
     if (stream === undefined) {
@@ -82,9 +106,9 @@ export class RedstreamRegistry {
     if (name !== DELAYER_CONSUMER_NAME) this.trimSchedulers.get(stream)?.start();
   }
 
-  /** Stops every consumer, delayer and trimmer; resolves once handlers in flight have committed. */
+  /** Stops every consumer, group consumer, delayer and trimmer; resolves once handlers in flight have committed. */
   stop(): Promise<void>;
-  /** Stops consumer `name` of `stream` (`'delayer'`: the stream's delayer); the trimmer keeps running. */
+  /** Stops consumer or group consumer `name` of `stream` (`'delayer'`: the stream's delayer); the trimmer keeps running. */
   stop(stream: string, name: string): Promise<void>;
   async stop(stream?: string, name?: string): Promise<void> {
     if (stream === undefined) {
@@ -99,15 +123,9 @@ export class RedstreamRegistry {
    * @internal
    */
   addHandler(handler: RedstreamHandlerWorker): void {
-    const { key, kind, stream, name, where } = handler.options;
+    const { key } = handler.options;
     const existing = this.handlers.get(key);
-    if (existing) {
-      throw new RedstreamConfigError(
-        kind === 'delayer'
-          ? DUPLICATE_DELAYER(stream, existing.label, where)
-          : DUPLICATE_CONSUMER(stream, name, existing.label, where),
-      );
-    }
+    if (existing) throw new RedstreamConfigError(duplicateHandler(existing, handler));
     this.handlers.set(key, handler);
   }
 
@@ -148,4 +166,16 @@ export class RedstreamRegistry {
     if (!entry?.worker) throw new RedstreamConfigError(UNKNOWN_WORKER(stream, String(name)));
     return entry;
   }
+}
+
+/** Why two handlers cannot share one `'<stream>:<name>'` key. */
+function duplicateHandler(existing: RedstreamHandlerWorker, added: RedstreamHandlerWorker): string {
+  const { kind, stream, name } = added.options;
+  if (existing.options.kind !== kind) {
+    const [consumer, group] = kind === 'group-consumer' ? [existing, added] : [added, existing];
+    return GROUP_NAMED_LIKE_CONSUMER(stream, name, consumer.label, group.label);
+  }
+  if (kind === 'delayer') return DUPLICATE_DELAYER(stream, existing.label, added.label);
+  if (kind === 'group-consumer') return DUPLICATE_GROUP_CONSUMER(stream, name, existing.label, added.label);
+  return DUPLICATE_CONSUMER(stream, name, existing.label, added.label);
 }

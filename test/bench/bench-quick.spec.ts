@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import * as engine from '../../lib/engine';
 import { runCli } from '../../bench/run';
 import { testRedisUrl } from '../support/test-redis';
@@ -6,6 +7,9 @@ import { testRedisUrl } from '../support/test-redis';
 // are not checked against the targets here, only that every row is there and measured.
 describe('bench --quick --json', () => {
   it('prints one JSON object with the machine and a positive figure for every row', async () => {
+    // The group-scale members are child processes: they load the same TypeScript engine.
+    process.env.REDSTREAM_BENCH_ENGINE = join(__dirname, '..', '..', 'lib', 'engine');
+    process.env.REDSTREAM_BENCH_MEMBER_REQUIRE = join(__dirname, '..', 'support', 'ts-register.js');
     let printed = '';
     await runCli(['--quick', '--json'], {
       engine,
@@ -24,6 +28,8 @@ describe('bench --quick --json', () => {
       'bulk() with delay messages',
       'concurrent single writes',
       'consume',
+      'group-consume',
+      'group-scale',
       'delayer',
       'end-to-end latency p50',
       'end-to-end latency p99',

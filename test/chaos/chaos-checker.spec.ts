@@ -1,4 +1,4 @@
-import { ChaosHistory, checkHistory, ConsumerEvent } from './chaos-checker';
+import { ChaosHistory, checkHistory, ConsumerEvent, formatReport, GroupHistory } from './chaos-checker';
 
 // The checker must be able to fail: each history below has exactly one kind of fault in it.
 const allIds = Array.from({ length: 30 }, (_, i) => `1000-${i}`);
@@ -299,6 +299,94 @@ describe('chaos checker', () => {
       expect.stringMatching(/takeover after kill9 took 10000 ms/),
       'the consumers did not catch up with the stream by the end of the run',
       'processes left running: 123 node consumer-app.js',
+    ]);
+  });
+});
+
+describe('chaos checker, group mode', () => {
+  // Ten entries with payload ids 1..10; payload 4 (entry 1000-3) and 8 (entry 1000-7) are poison.
+  const poisonPayloadIds = [4, 8];
+  const healthy = [0, 1, 2, 4, 5, 6, 8, 9];
+  const member = (proc: string, t: number, positions: number[]): ConsumerEvent => batch(proc, 1, t, positions);
+  // Two members share the healthy entries, one re-handles an entry it claimed from the other.
+  const sharedWork = [
+    member('m1', 10, [0, 1, 2]),
+    member('m2', 11, [4, 5]),
+    member('m1', 20, [6]),
+    member('m2', 21, [8, 9]),
+    member('m2', 30, [6]),
+    { proc: 'm2', epoch: 1, t: 29, ev: 'claimed' as const, msg: '1' },
+  ];
+
+  function groupHistory(overrides: Partial<GroupHistory> = {}): ChaosHistory {
+    return history([], {
+      consumerNames: [],
+      events: {},
+      group: {
+        name: 'workers',
+        events: sharedWork,
+        poisonPayloadIds,
+        deadLetterIds: [allIds[3], allIds[7]],
+        pendingAtEnd: 0,
+        ...overrides,
+      },
+    });
+  }
+
+  it('accepts every healthy entry handled by some member, the poison ones dead-lettered, nothing pending', () => {
+    const report = checkHistory(groupHistory());
+    expect(report.violations).toEqual([]);
+    expect(report.figures.group).toEqual({
+      handled: healthy.length,
+      poisonEntries: 2,
+      deadLetters: 2,
+      duplicates: 1,
+      members: 2,
+      claimed: 1,
+      pendingAtEnd: 0,
+    });
+    const lines = formatReport(report, groupHistory());
+    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^check OK .*dead letters exactly/)]));
+  });
+
+  it('reports a healthy entry no member handled', () => {
+    const events = sharedWork.filter((event) => event.t !== 21);
+    expect(checkHistory(groupHistory({ events })).violations).toEqual([
+      'group workers: entries never handled: 1000-8 (payload 9), 1000-9 (payload 10)',
+    ]);
+  });
+
+  it('reports a healthy entry in the dead letters, and a poison entry missing from them', () => {
+    const report = checkHistory(groupHistory({ deadLetterIds: [allIds[3], allIds[5]] }));
+    expect(report.violations).toEqual([
+      'group workers: dead letters that are not injected poison entries: 1000-5',
+      'group workers: poison entries missing from the dead letters: 1000-7',
+    ]);
+    expect(formatReport(report, groupHistory())).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^check FAILED group: dead letters exactly .*2 violation/)]),
+    );
+  });
+
+  it('reports a poison entry logged as handled', () => {
+    const events = [...sharedWork, member('m1', 40, [3])];
+    expect(checkHistory(groupHistory({ events })).violations).toEqual([
+      'group workers: poison entries logged as handled (their handler throws): 1000-3',
+    ]);
+  });
+
+  it('reports entries still pending after the drain, or a pending count it could not read', () => {
+    expect(checkHistory(groupHistory({ pendingAtEnd: 2 })).violations).toEqual([
+      'group workers: 2 entries still pending after the drain',
+    ]);
+    expect(checkHistory(groupHistory({ pendingAtEnd: null })).violations).toEqual([
+      'group workers: the pending count could not be read after the drain',
+    ]);
+  });
+
+  it('reports a handled id that is not in the stream', () => {
+    const events = [...sharedWork, { proc: 'm1', epoch: 1, t: 50, ev: 'batch' as const, ids: ['9999-0'] }];
+    expect(checkHistory(groupHistory({ events })).violations).toEqual([
+      'group workers: handled entries that are not in the stream: 9999-0',
     ]);
   });
 });

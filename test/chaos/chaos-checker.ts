@@ -21,7 +21,18 @@ export interface ConsumerEvent {
   /** The process label, e.g. `indexer-4`. */
   proc: string;
   t: number;
-  ev: 'start' | 'active' | 'standby' | 'batch' | 'committed' | 'failed' | 'stopping' | 'exit';
+  ev:
+    | 'start'
+    | 'active'
+    | 'standby'
+    | 'batch'
+    | 'committed'
+    | 'failed'
+    | 'stopping'
+    | 'exit'
+    | 'acked'
+    | 'claimed'
+    | 'dead-lettered';
   /** Counts this process's activations: a (proc, epoch) pair is one owner. */
   epoch?: number;
   ids?: string[];
@@ -77,6 +88,34 @@ export interface ChaosHistory {
   leftovers: string[];
   /** Whether every consumer caught up with the stream and the delay stream drained at the end. */
   converged: boolean;
+  /** Group mode: the consumer group the group-consumer processes shared. */
+  group?: GroupHistory;
+}
+
+/** What a group-mode run recorded about its consumer group. */
+export interface GroupHistory {
+  name: string;
+  /** Every event of every group-consumer process (`batch` lines list the handled entry ids). */
+  events: ConsumerEvent[];
+  /** Payload ids whose handler always throws: every stream entry carrying one must be dead-lettered. */
+  poisonPayloadIds: number[];
+  /** The original entry ids found in `<stream>.dead` at the end, one per dead letter. */
+  deadLetterIds: string[];
+  /** XPENDING's count for the group after the drain; null if it could not be read. */
+  pendingAtEnd: number | null;
+}
+
+export interface GroupFigures {
+  /** Stream entries handled at least once (poison entries excluded). */
+  handled: number;
+  /** Entries of the stream that carry a poison payload id. */
+  poisonEntries: number;
+  deadLetters: number;
+  duplicates: number;
+  /** Distinct members (processes) that handled a batch. */
+  members: number;
+  claimed: number;
+  pendingAtEnd: number | null;
 }
 
 export interface LagFigures {
@@ -111,6 +150,8 @@ export interface ChaosReport {
     takeover: Partial<Record<FaultKind, LagFigures>>;
     /** From the end of a fault to the next commit of each consumer name (progress again). */
     recovery: Partial<Record<FaultKind, LagFigures>>;
+    /** Group mode only. */
+    group?: GroupFigures;
   };
 }
 
@@ -164,6 +205,8 @@ export function checkHistory(history: ChaosHistory): ChaosReport {
     names[name] = checkName(name, history, position, violations);
   }
 
+  const group = history.group ? checkGroup(history.group, history.stream, position, violations) : undefined;
+
   const takeover: Partial<Record<FaultKind, LagFigures>> = {};
   const lags: Partial<Record<FaultKind, number[]>> = {};
   const faults: Partial<Record<FaultKind, number>> = {};
@@ -208,7 +251,72 @@ export function checkHistory(history: ChaosHistory): ChaosReport {
       names,
       takeover,
       recovery,
+      ...(group ? { group } : {}),
     },
+  };
+}
+
+/**
+ * The group checks: every stream entry handled at least once by some member except the
+ * poison ones (whose handler always throws), which must be exactly the dead letters; nothing
+ * pending after the drain. Order and duplicates are not checked: a group promises neither
+ * (duplicates are reported).
+ */
+export function checkGroup(
+  group: GroupHistory,
+  stream: WitnessEntry[],
+  position: Map<string, number>,
+  violations: string[],
+): GroupFigures {
+  const label = `group ${group.name}`;
+  const poison = new Set(group.poisonPayloadIds);
+  const isPoison = (entry: WitnessEntry): boolean => entry.payloadId !== null && poison.has(entry.payloadId);
+  const handledCount = new Array<number>(stream.length).fill(0);
+  const phantoms: string[] = [];
+  const members = new Set<string>();
+  let claimed = 0;
+  for (const event of group.events) {
+    if (event.ev === 'claimed') claimed += Number(event.msg ?? 0);
+    if (event.ev !== 'batch') continue;
+    members.add(event.proc);
+    for (const id of event.ids ?? []) {
+      const at = position.get(id);
+      if (at === undefined) phantoms.push(id);
+      else handledCount[at]++;
+    }
+  }
+  const lost = stream
+    .filter((entry, at) => handledCount[at] === 0 && !isPoison(entry))
+    .map((entry) => `${entry.id} (payload ${entry.payloadId})`);
+  if (lost.length > 0) violations.push(`${label}: entries never handled: ${sample(lost)}`);
+  if (phantoms.length > 0) violations.push(`${label}: handled entries that are not in the stream: ${sample(phantoms)}`);
+  const poisonHandled = stream.filter((entry, at) => handledCount[at] > 0 && isPoison(entry)).map((entry) => entry.id);
+  if (poisonHandled.length > 0) {
+    violations.push(`${label}: poison entries logged as handled (their handler throws): ${sample(poisonHandled)}`);
+  }
+
+  const poisonIds = new Set(stream.filter(isPoison).map((entry) => entry.id));
+  const deadIds = new Set(group.deadLetterIds);
+  const unexpected = [...deadIds].filter((id) => !poisonIds.has(id));
+  if (unexpected.length > 0) {
+    violations.push(`${label}: dead letters that are not injected poison entries: ${sample(unexpected)}`);
+  }
+  const missingDead = [...poisonIds].filter((id) => !deadIds.has(id));
+  if (missingDead.length > 0) {
+    violations.push(`${label}: poison entries missing from the dead letters: ${sample(missingDead)}`);
+  }
+  if (group.pendingAtEnd === null) violations.push(`${label}: the pending count could not be read after the drain`);
+  else if (group.pendingAtEnd > 0) {
+    violations.push(`${label}: ${group.pendingAtEnd} entries still pending after the drain`);
+  }
+  return {
+    handled: handledCount.filter((count, at) => count > 0 && !isPoison(stream[at])).length,
+    poisonEntries: poisonIds.size,
+    deadLetters: group.deadLetterIds.length,
+    duplicates: handledCount.reduce((sum, count) => sum + Math.max(0, count - 1), 0),
+    members: members.size,
+    claimed,
+    pendingAtEnd: group.pendingAtEnd,
   };
 }
 
@@ -526,7 +634,7 @@ function checkFencing(name: string, history: ChaosHistory, events: ConsumerEvent
 /** The end-of-run checks as printed, each with the violations that fail it. */
 const CHECKS: [label: string, fails: RegExp][] = [
   ['no acknowledged write lost, no phantom entry', /lost writes|phantom|not in the stream/],
-  ['every entry handled at least once by each consumer name', /entries never handled|did not catch up/],
+  ['every entry handled at least once by each consumer name', /^(?!group ).*entries never handled|did not catch up/],
   [
     'stream order per owner: no skip, no out-of-order first delivery',
     /skipped entries|out of stream order|went back without|before its start offset/,
@@ -537,6 +645,13 @@ const CHECKS: [label: string, fails: RegExp][] = [
   ['the trimmer removed nothing uncommitted', /trimmer deleted/],
   ['takeover within lock ttl + standby poll + slack', /takeover/],
   ['graceful stops; no process left running', /did not (exit|stop)|processes left running/],
+];
+
+/** The group-mode checks, printed in group mode only. */
+const GROUP_CHECKS: [label: string, fails: RegExp][] = [
+  ['group: every entry but the poison ones handled at least once', /^group .*(never handled|not in the stream)/],
+  ['group: dead letters exactly the injected poison entries', /^group .*(dead letters|poison entries)/],
+  ['group: nothing pending after the drain', /^group .*pending/],
 ];
 
 /** The report as lines for the console. */
@@ -556,6 +671,14 @@ export function formatReport(report: ChaosReport, history: ChaosHistory): string
         `late batches of stale owners ${f.lateStaleBatches}, starts before the last commit ${f.startsBeforeLastCommit}, at an unlogged commit ${f.startsAtUnloggedCommit}`,
     );
   }
+  if (figures.group && history.group) {
+    const g = figures.group;
+    lines.push(
+      `group ${history.group.name}: handled ${g.handled}/${figures.streamEntries - g.poisonEntries} (+${g.poisonEntries} poison), ` +
+        `dead letters ${g.deadLetters}, duplicates ${g.duplicates}, members that handled ${g.members}, ` +
+        `entries claimed ${g.claimed}, pending after the drain ${String(g.pendingAtEnd)}`,
+    );
+  }
   for (const [kind, lag] of Object.entries(figures.takeover)) {
     lines.push(
       `takeover after ${kind}: median ${lag.medianMs} ms, max ${lag.maxMs} ms over ${lag.count} ` +
@@ -567,7 +690,7 @@ export function formatReport(report: ChaosReport, history: ChaosHistory): string
       .map(([kind, lag]) => `${kind} ${lag.medianMs}/${lag.maxMs}`)
       .join(', ')}`,
   );
-  for (const [label, fails] of CHECKS) {
+  for (const [label, fails] of history.group ? [...CHECKS, ...GROUP_CHECKS] : CHECKS) {
     const failed = report.violations.filter((violation) => fails.test(violation)).length;
     const detail = label.startsWith('the trimmer') ? ` (${history.witnessSnapshots ?? 0} snapshots)` : '';
     lines.push(

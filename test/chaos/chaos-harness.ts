@@ -60,6 +60,22 @@ export interface ChaosOptions {
   log: (line: string) => void;
   /** Keep the run directory (logs, AOF) after a passing run. Failing runs always keep it. */
   keepDir?: boolean;
+  /**
+   * Group mode: the app processes are members of one consumer group (`@RedstreamGroupConsumer`
+   * or the engine's GroupConsumer) instead of offset consumers (leave `consumerNames` empty),
+   * each also running the HA Delayer and Trimmer; `poisonCount` payload ids, drawn from the
+   * seed, make the handler throw every time and must end up exactly in `<stream>.dead`.
+   */
+  group?: ChaosGroupOptions;
+}
+
+export interface ChaosGroupOptions {
+  name: string;
+  processes: number;
+  poisonCount: number;
+  maxDeliveries: number;
+  claimIdleMs: number;
+  claimIntervalMs: number;
 }
 
 const ALL_FAULTS: FaultKind[] = [
@@ -114,6 +130,36 @@ export const SHORT_RUN: Omit<ChaosOptions, 'dist' | 'log'> = {
   convergeTimeoutMs: 30_000,
 };
 
+/**
+ * Group mode: members of one group under every fault but `handler-throws` (an outage of every
+ * handler that outlasts `maxDeliveries` dead-letters healthy entries, as documented, which the
+ * dead-letter check would flag), with poison entries.
+ */
+export const GROUP_FULL_RUN: Omit<ChaosOptions, 'dist' | 'log'> = {
+  ...FULL_RUN,
+  messages: 6_000,
+  faultKinds: ALL_FAULTS.filter((kind) => kind !== 'handler-throws'),
+  consumerNames: [],
+  group: {
+    name: 'workers',
+    processes: 3,
+    poisonCount: 10,
+    maxDeliveries: 6,
+    claimIdleMs: 2_000,
+    claimIntervalMs: 500,
+  },
+};
+
+/** The short run in group mode: three members under kills, a freeze and Redis faults. */
+export const GROUP_SHORT_RUN: Omit<ChaosOptions, 'dist' | 'log'> = {
+  ...SHORT_RUN,
+  messages: 600,
+  faultKinds: ['kill9', 'sigstop', 'redis-restart', 'lost-replies'],
+  minKill9: 2,
+  consumerNames: [],
+  group: { ...GROUP_FULL_RUN.group!, poisonCount: 3 },
+};
+
 interface AppProcess {
   proc: string;
   name: string;
@@ -161,9 +207,15 @@ class ChaosRun {
   private nextProc = 1;
   private readonly lastOffsets = new Map<string, string>();
   private snapshots = 0;
+  /** Group mode: the payload ids whose handler always throws. */
+  private readonly poisonPayloadIds: number[] = [];
 
   constructor(private readonly options: ChaosOptions) {
     this.random = new SeededRandom(options.seed);
+    if (options.group) {
+      const ids = this.random.shuffle(Array.from({ length: options.messages }, (_, index) => index + 1));
+      this.poisonPayloadIds = ids.slice(0, options.group.poisonCount).sort((a, b) => a - b);
+    }
     mkdirSync(join(this.dir, 'logs'));
     mkdirSync(join(this.dir, 'redis'));
   }
@@ -196,10 +248,13 @@ class ChaosRun {
     this.witnessDone = this.runWitness();
 
     for (const name of o.consumerNames) for (let i = 0; i < o.processesPerName; i++) this.spawnApp(name);
+    if (o.group) for (let i = 0; i < o.group.processes; i++) this.spawnApp(o.group.name);
     await this.waitUntil(
-      async () => (await this.activeApps()).length === o.consumerNames.length,
+      async () =>
+        (await this.activeApps()).length === o.consumerNames.length &&
+        this.activeMembers().length === (o.group?.processes ?? 0),
       20_000,
-      'every name has an active consumer',
+      o.group ? 'every group member is active' : 'every name has an active consumer',
     );
     this.startProducer();
     const producerDone = this.producerExit!.then((code) => {
@@ -207,7 +262,9 @@ class ChaosRun {
     });
 
     const plan = this.faultPlan();
-    this.say(`${o.app === 'nest' ? 'NestJS' : 'engine'} app processes; fault plan: ${plan.join(', ')}`);
+    this.say(
+      `${o.app === 'nest' ? 'NestJS' : 'engine'} app processes${o.group ? ` in group ${o.group.name}, poison payload ids ${this.poisonPayloadIds.join(', ')}` : ''}; fault plan: ${plan.join(', ')}`,
+    );
     let finished = false;
     void producerDone.finally(() => (finished = true)).catch(() => undefined);
     for (const kind of plan) {
@@ -218,9 +275,10 @@ class ChaosRun {
     await producerDone;
     this.say('producer acknowledged every id; waiting for the consumers to catch up');
     this.proxy.heal();
-    const converged = await this.converge();
+    const converged = o.group ? await this.convergeGroup(o.group.name) : await this.converge();
+    const groupEnd = o.group ? await this.groupEnd(o.group.name) : undefined;
     const leftovers = await this.shutdown();
-    return this.history(converged, leftovers);
+    return this.history(converged, leftovers, groupEnd);
   }
 
   // --- processes -----------------------------------------------------------------------------
@@ -257,7 +315,9 @@ class ChaosRun {
       proc,
       this.appConfig(proc, {
         name,
-        maintenance: name === o.consumerNames[0],
+        // In group mode every member also runs the (HA) Delayer and Trimmer.
+        maintenance: o.group !== undefined || name === o.consumerNames[0],
+        group: o.group && { ...o.group, poisonPayloadIds: this.poisonPayloadIds },
         consumerNames: o.consumerNames,
         delayMs: o.delayMs,
         trimIntervalMs: o.trimIntervalMs,
@@ -321,7 +381,22 @@ class ChaosRun {
     return active;
   }
 
+  /** Group mode: the live processes whose group consumer reported itself active (as member `owner`). */
+  private activeMembers(): AppProcess[] {
+    const group = this.options.group?.name;
+    return this.apps.filter((app) => app.name === group && app.owner !== undefined && this.isAlive(app.child));
+  }
+
   private async activeAppOf(name: string): Promise<AppProcess | undefined> {
+    if (name === this.options.group?.name) {
+      const deadline = Date.now() + 8_000;
+      while (Date.now() < deadline) {
+        const members = this.activeMembers();
+        if (members.length > 0) return this.random.pick(members);
+        await sleep(100);
+      }
+      return undefined;
+    }
     const deadline = Date.now() + 8_000;
     while (Date.now() < deadline) {
       const app = (await this.activeApps()).find((candidate) => candidate.name === name);
@@ -354,20 +429,24 @@ class ChaosRun {
       case 'kill9':
       case 'sigterm':
       case 'sigstop': {
-        const name = this.random.pick(o.consumerNames);
+        const name = o.group ? o.group.name : this.random.pick(o.consumerNames);
         const app = await this.activeAppOf(name);
         if (!app) {
           this.say(`${kind}: no active ${name} found; skipped`);
           return;
         }
-        const fault: FaultRecord = {
-          kind,
-          t: Date.now(),
-          name,
-          proc: app.proc,
-          epoch: app.epoch,
-          offsetBefore: await this.offsetOf(name),
-        };
+        // A group member has no lock to take over and no offset: its fault names no consumer, so
+        // the takeover and fencing checks leave it out; the group checks cover what it held.
+        const fault: FaultRecord = o.group
+          ? { kind, t: Date.now(), proc: app.proc, note: `member of group ${name}` }
+          : {
+              kind,
+              t: Date.now(),
+              name,
+              proc: app.proc,
+              epoch: app.epoch,
+              offsetBefore: await this.offsetOf(name),
+            };
         this.faults.push(fault);
         if (kind === 'sigstop') {
           app.child.kill('SIGSTOP');
@@ -496,11 +575,14 @@ class ChaosRun {
     const multi = redis.multi().xrange(streamKey, '-', '+', 'COUNT', 1);
     for (const name of names) multi.get(this.key(`offset:${this.stream}:${name}`));
     multi.get(this.key(`offset:${this.stream}.delay:delayer`));
+    const group = this.options.group?.name;
+    // Group mode: the group's last-delivered id and oldest pending id, in the same snapshot.
+    if (group) multi.xinfo('GROUPS', streamKey).xpending(streamKey, group);
     const results = await multi.exec();
     if (!results || results.some(([error]) => error)) return;
     this.snapshots++;
     const first = (results[0][1] as [string, string[]][])[0]?.[0];
-    const offsets = results.slice(1).map(([, value]) => value as string | null);
+    const offsets = results.slice(1, names.length + 2).map(([, value]) => value as string | null);
     [...names, 'delayer'].forEach((name, index) => {
       const offset = offsets[index];
       const last = this.lastOffsets.get(name);
@@ -510,6 +592,19 @@ class ChaosRun {
     });
     const trimmedUpTo = this.lastTrimmed(first);
     if (!trimmedUpTo) return;
+    if (group) {
+      const groups = (results.at(-2)![1] as unknown[][]).map((entry) => fieldsOf(entry));
+      const delivered = groups.find((entry) => entry.name === group)?.['last-delivered-id'];
+      const oldestPending = (results.at(-1)![1] as [number, string | null])[1];
+      const needed =
+        delivered === undefined || compareIds(trimmedUpTo, delivered) > 0
+          ? `the group was delivered it (last delivered ${String(delivered)})`
+          : oldestPending && compareIds(trimmedUpTo, oldestPending) >= 0
+            ? `the group acknowledged ${oldestPending}`
+            : undefined;
+      const violation = needed && `trimmer deleted ${trimmedUpTo} before ${needed} (group ${group})`;
+      if (violation && !this.witnessViolations.includes(violation)) this.witnessViolations.push(violation);
+    }
     names.forEach((name, index) => {
       const offset = offsets[index];
       if (!offset || compareIds(trimmedUpTo, offset) > 0) {
@@ -557,6 +652,49 @@ class ChaosRun {
     return false;
   }
 
+  /** Group mode: the group has been handed every entry, nothing is pending and the delay stream is empty. */
+  private async convergeGroup(group: string): Promise<boolean> {
+    const deadline = Date.now() + this.options.convergeTimeoutMs;
+    const streamKey = this.key(`stream:${this.stream}`);
+    while (Date.now() < deadline) {
+      try {
+        const info = (await this.admin!.call('XINFO', 'STREAM', streamKey)) as unknown[];
+        const last = String(info[info.indexOf('last-generated-id') + 1]);
+        const delayed = await this.admin!.xlen(this.key(`stream:${this.stream}.delay`));
+        const groups = (await this.admin!.call('XINFO', 'GROUPS', streamKey)) as unknown[][];
+        const fields = groups.map((entry) => fieldsOf(entry)).find((entry) => entry.name === group);
+        const witnessLast = this.witnessEntries.at(-1)?.id;
+        if (
+          delayed === 0 &&
+          witnessLast === last &&
+          fields?.['last-delivered-id'] === last &&
+          Number(fields.pending) === 0
+        ) {
+          this.say(`converged: group ${group} was delivered ${last} and has nothing pending`);
+          return true;
+        }
+      } catch {
+        // Redis may still be coming back from the last fault.
+      }
+      await sleep(200);
+    }
+    return false;
+  }
+
+  /** Group mode, after the drain: the pending count and the dead letters' original ids. */
+  private async groupEnd(group: string): Promise<{ pendingAtEnd: number | null; deadLetterIds: string[] }> {
+    const streamKey = this.key(`stream:${this.stream}`);
+    const pending = (await this.admin!.xpending(streamKey, group).catch(() => null)) as [number] | null;
+    const dead = (await this.admin!.xrange(this.key(`stream:${this.stream}.dead`), '-', '+').catch(() => [])) as [
+      string,
+      string[],
+    ][];
+    return {
+      pendingAtEnd: pending ? Number(pending[0]) : null,
+      deadLetterIds: dead.map(([, fields]) => fieldsOf(fields).original_id).filter((id) => id !== undefined),
+    };
+  }
+
   private async shutdown(): Promise<string[]> {
     for (const app of this.apps) {
       if (!this.isAlive(app.child)) continue;
@@ -601,9 +739,14 @@ class ChaosRun {
     await this.server?.stop();
   }
 
-  private history(converged: boolean, leftovers: string[]): ChaosHistory {
+  private history(
+    converged: boolean,
+    leftovers: string[],
+    groupEnd?: { pendingAtEnd: number | null; deadLetterIds: string[] },
+  ): ChaosHistory {
     const o = this.options;
     const events: Record<string, ConsumerEvent[]> = Object.fromEntries(o.consumerNames.map((name) => [name, []]));
+    const groupEvents: ConsumerEvent[] = [];
     const attempted: number[] = [];
     const acks: ProducerAck[] = [];
     for (const file of readdirSync(join(this.dir, 'logs')).filter((f) => f.endsWith('.jsonl'))) {
@@ -620,10 +763,11 @@ class ChaosRun {
         }
         if (line.role !== 'consumer') continue;
         const app = this.apps.find((candidate) => candidate.proc === line.proc);
-        if (app) events[app.name].push(line as unknown as ConsumerEvent);
+        if (app && app.name === o.group?.name) groupEvents.push(line as unknown as ConsumerEvent);
+        else if (app) events[app.name].push(line as unknown as ConsumerEvent);
       }
     }
-    for (const list of Object.values(events)) list.sort((a, b) => a.t - b.t);
+    for (const list of [...Object.values(events), groupEvents]) list.sort((a, b) => a.t - b.t);
     return {
       consumerNames: o.consumerNames,
       batchSize: o.batchSize,
@@ -638,6 +782,15 @@ class ChaosRun {
       witnessSnapshots: this.snapshots,
       leftovers,
       converged,
+      ...(o.group && {
+        group: {
+          name: o.group.name,
+          events: groupEvents,
+          poisonPayloadIds: this.poisonPayloadIds,
+          deadLetterIds: groupEnd?.deadLetterIds ?? [],
+          pendingAtEnd: groupEnd?.pendingAtEnd ?? null,
+        },
+      }),
     };
   }
 
@@ -649,6 +802,13 @@ class ChaosRun {
     }
     throw new Error(`chaos: timed out waiting until ${what}; see ${this.dir}/logs`);
   }
+}
+
+/** A flat Redis reply `[field, value, ...]` as an object. */
+function fieldsOf(flat: unknown[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[String(flat[i])] = String(flat[i + 1]);
+  return fields;
 }
 
 function payloadIdOf(fields: string[]): number | null {

@@ -1,10 +1,18 @@
 // `npm run chaos`: builds dist/ (the npm script does), then runs the full chaos soak against it
 // and exits non-zero on any violation. Options: --short (the jest variant's size), --seed N,
 // --messages N, --rate N (ids per second), --app nest|engine (app processes as NestJS
-// applications, the default, or on the bare engine), --keep (keep logs and AOF of a passing run).
+// applications, the default, or on the bare engine), --group (group mode: the app processes are
+// members of one consumer group, with poison entries), --keep (keep logs and AOF of a passing run).
 require('../support/ts-register.js');
 const path = require('node:path');
-const { runChaos, FULL_RUN, SHORT_RUN, compiledLibrary } = require('./chaos-harness.ts');
+const {
+  runChaos,
+  FULL_RUN,
+  SHORT_RUN,
+  GROUP_FULL_RUN,
+  GROUP_SHORT_RUN,
+  compiledLibrary,
+} = require('./chaos-harness.ts');
 
 function argument(name) {
   const index = process.argv.indexOf(`--${name}`);
@@ -12,7 +20,14 @@ function argument(name) {
 }
 
 async function main() {
-  const base = process.argv.includes('--short') ? SHORT_RUN : FULL_RUN;
+  const short = process.argv.includes('--short');
+  const base = process.argv.includes('--group')
+    ? short
+      ? GROUP_SHORT_RUN
+      : GROUP_FULL_RUN
+    : short
+      ? SHORT_RUN
+      : FULL_RUN;
   const options = {
     ...base,
     seed: Number(argument('seed') ?? base.seed),

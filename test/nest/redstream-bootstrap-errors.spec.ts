@@ -1,8 +1,19 @@
 import { Inject, Injectable, Scope } from '@nestjs/common';
 import { REQUEST } from '@nestjs/core';
 import Redis from 'ioredis';
-import { RedstreamConfigError, RedstreamConsumer, RedstreamDelayer, RedstreamMessage } from '../../lib';
-import type { RedstreamConsumerOptions, RedstreamDelayerOptions, RedstreamModuleOptions } from '../../lib';
+import {
+  RedstreamConfigError,
+  RedstreamConsumer,
+  RedstreamDelayer,
+  RedstreamGroupConsumer,
+  RedstreamMessage,
+} from '../../lib';
+import type {
+  RedstreamConsumerOptions,
+  RedstreamDelayerOptions,
+  RedstreamGroupConsumerOptions,
+  RedstreamModuleOptions,
+} from '../../lib';
 import { RedisServerHandle, startRedisServer } from '../support/redis-server';
 import { sleep, waitFor } from '../support/test-redis';
 import { compileRedstreamApp } from './nest-test-helpers';
@@ -60,6 +71,17 @@ function delayerClass(className: string, options: Partial<RedstreamDelayerOption
   class Handlers {
     @RedstreamDelayer(options as RedstreamDelayerOptions)
     onDue(messages: RedstreamMessage[]): number {
+      return messages.length;
+    }
+  }
+  return named(Handlers, className);
+}
+
+function groupConsumerClass(className: string, options: Partial<RedstreamGroupConsumerOptions>): new () => object {
+  @Injectable()
+  class Handlers {
+    @RedstreamGroupConsumer(options as RedstreamGroupConsumerOptions)
+    work(messages: RedstreamMessage[]): number {
       return messages.length;
     }
   }
@@ -257,5 +279,81 @@ describe('RedstreamModule bootstrap errors name Class.method', () => {
     // connection may appear during a window after the failure.
     await sleep(200);
     expect(await connectedClients()).toBe(1);
+  });
+});
+
+describe('@RedstreamGroupConsumer bootstrap errors name Class.method', () => {
+  it('a group consumer without stream or group', async () => {
+    await expectBootstrapError(
+      [groupConsumerClass('NoGroupStream', { group: 'workers' })],
+      '@RedstreamGroupConsumer() on NoGroupStream.work has no "stream"',
+    );
+    await expectBootstrapError(
+      [groupConsumerClass('NoGroup', { stream: 'events' })],
+      '@RedstreamGroupConsumer() on NoGroup.work has no "group"',
+    );
+  });
+
+  it('a group named like a consumer of the same stream, both methods named; two methods in one group', async () => {
+    await expectBootstrapError(
+      [
+        consumerClass('OffsetIndexer', { stream: 'events', name: 'indexer' }),
+        groupConsumerClass('GroupIndexer', { stream: 'events', group: 'indexer' }),
+      ],
+      /consumer and a consumer group both named "indexer": @RedstreamConsumer\(\) on OffsetIndexer\.handle and @RedstreamGroupConsumer\(\) on GroupIndexer\.work/,
+    );
+    await expectBootstrapError(
+      [
+        groupConsumerClass('FirstWorkers', { stream: 'events', group: 'workers' }),
+        groupConsumerClass('SecondWorkers', { stream: 'events', group: 'workers' }),
+      ],
+      /stream "events" in group "workers": FirstWorkers\.work and SecondWorkers\.work/,
+    );
+  });
+
+  it('a reserved or malformed group name, and invalid group options', async () => {
+    await expectBootstrapError(
+      [groupConsumerClass('DelayerGroup', { stream: 'events', group: 'delayer' })],
+      /@RedstreamGroupConsumer\(\) on DelayerGroup\.work uses the name "delayer".*choose another group/,
+    );
+    await expectBootstrapError(
+      [groupConsumerClass('ColonGroup', { stream: 'events', group: 'a:b' })],
+      /@RedstreamGroupConsumer\(\) on ColonGroup\.work is invalid: .*"a:b"/,
+    );
+    await expectBootstrapError(
+      [groupConsumerClass('NegativeDeliveries', { stream: 'events', group: 'workers', maxDeliveries: -1 })],
+      /@RedstreamGroupConsumer\(\) on NegativeDeliveries\.work is invalid: .*maxDeliveries/,
+    );
+    await expectBootstrapError(
+      [groupConsumerClass('ZeroBatch', { stream: 'events', group: 'workers' })],
+      /ZeroBatch\.work is invalid: .*batchSize must be a positive integer, got 0/,
+      { handlers: { 'events:workers': { batchSize: 0 } } },
+    );
+  });
+
+  it('overrides a group consumer does not take', async () => {
+    const Workers = groupConsumerClass('AnyWorkers', { stream: 'events', group: 'workers' });
+    const cases: [RedstreamModuleOptions, RegExp][] = [
+      [
+        { handlers: { 'events:workers': { lockTtlMs: 2_000 } } },
+        /handlers\["events:workers"\]\.lockTtlMs" is invalid: a group consumer has no lockTtlMs/,
+      ],
+      [
+        { handlers: { 'events:workers': { delay: 100 } } },
+        /handlers\["events:workers"\]\.delay" is invalid: a group consumer has no delay/,
+      ],
+      [{ trimmer: { groupNames: { events: ['has space'] } } }, /option "trimmer.groupNames\["events"\]"/],
+    ];
+    for (const [options, message] of cases) {
+      await expect(compileRedstreamApp({ providers: [Workers], options }).then((app) => app.init())).rejects.toThrow(
+        message,
+      );
+    }
+    await expect(
+      compileRedstreamApp({
+        providers: [consumerClass('OffsetOnly', { stream: 'events', name: 'indexer' })],
+        options: { handlers: { 'events:indexer': { maxDeliveries: 3 } } },
+      }).then((app) => app.init()),
+    ).rejects.toThrow(/handlers\["events:indexer"\]\.maxDeliveries" is invalid: a consumer has no maxDeliveries/);
   });
 });

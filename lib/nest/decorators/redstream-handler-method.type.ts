@@ -7,7 +7,7 @@ import type { RedstreamHandlerContext } from '../interfaces/redstream-handler-co
  */
 export type RedstreamHandlerMethod = (messages: RedstreamMessage<never>[], context: RedstreamHandlerContext) => unknown;
 
-/** The decorator type of {@link RedstreamConsumer} and {@link RedstreamDelayer}. */
+/** The decorator type of {@link RedstreamConsumer}, {@link RedstreamGroupConsumer} and {@link RedstreamDelayer}. */
 export type RedstreamHandlerDecorator = <TMethod extends RedstreamHandlerMethod>(
   target: object,
   propertyKey: string | symbol,

@@ -1,4 +1,4 @@
-import type { ReadingWorkerOptions } from '../../engine';
+import type { ConsumerOptions, ReadingWorkerOptions } from '../../engine';
 
 /** Worker settings a handler can tune; the module's `consumerDefaults` fill in the rest. */
 export type RedstreamWorkerSettings = Omit<ReadingWorkerOptions, 'logger'>;
@@ -17,6 +17,12 @@ export interface RedstreamConsumerOptions extends RedstreamWorkerSettings {
    * retried (the late call is not cancelled). Default: no timeout.
    */
   handlerTimeoutMs?: number;
+  /**
+   * Opt-in poison isolation: after a batch failed `afterAttempts` times in a row, the entries
+   * that fail on their own go to `<stream>.dead` and the offset moves past them, in order.
+   * Default: off (the gem's retry for ever). Also settable in `consumerDefaults` and `handlers`.
+   */
+  deadLetter?: ConsumerOptions<never>['deadLetter'];
   /** `false` registers nothing for this method (e.g. per deployment). Default `true`. */
   enabled?: boolean;
 }

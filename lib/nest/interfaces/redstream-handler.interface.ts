@@ -1,8 +1,11 @@
 import type { RedstreamConsumerOptions } from './redstream-consumer-options.interface';
 import type { RedstreamDelayerOptions } from './redstream-delayer-options.interface';
+import type { RedstreamGroupConsumerOptions } from './redstream-group-consumer-options.interface';
 
 /** A decorated method found by the explorer. */
-export interface DiscoveredHandler<TOptions extends object = RedstreamConsumerOptions | RedstreamDelayerOptions> {
+export interface DiscoveredHandler<
+  TOptions extends object = RedstreamConsumerOptions | RedstreamDelayerOptions | RedstreamGroupConsumerOptions,
+> {
   /** The provider instance the method runs on (`this`). */
   readonly instance: object;
   readonly methodName: string;

@@ -1,10 +1,16 @@
 import type { Duration, ProducerOptions, RedisConnection, RedstreamLogger } from '../../engine';
 import type { RedstreamConsumerOptions, RedstreamWorkerSettings } from './redstream-consumer-options.interface';
+import type { RedstreamGroupConsumerOptions } from './redstream-group-consumer-options.interface';
 
-/** Defaults for every consumer and delayer of the application; decorator options win over them. */
+/**
+ * Defaults for every consumer, group consumer and delayer of the application, where the
+ * handler takes the option (a group consumer has no lock settings); decorator options win.
+ */
 export interface RedstreamConsumerDefaults extends RedstreamWorkerSettings {
-  /** Default `handlerTimeoutMs` of consumers (delayers do not use it). Default: no timeout. */
+  /** Default `handlerTimeoutMs` of consumers and group consumers (delayers do not use it). Default: no timeout. */
   handlerTimeoutMs?: number;
+  /** Default `deadLetter` of offset consumers (see {@link RedstreamConsumerOptions.deadLetter}). Default: off. */
+  deadLetter?: RedstreamConsumerOptions['deadLetter'];
 }
 
 /** What the module's trimmers do. */
@@ -20,14 +26,25 @@ export interface RedstreamTrimmerModuleOptions {
    * consumers of other services here until they have started once.
    */
   consumerNames?: Record<string, string[]>;
+  /**
+   * Consumer groups per stream whose pending and undelivered entries must be kept, in addition
+   * to the groups that exist on the stream and the group consumers of this application: list
+   * groups of other services here until they have started once.
+   */
+  groupNames?: Record<string, string[]>;
 }
 
 /**
  * Overrides of one handler's options from configuration, winning over the decorator.
- * Keys of {@link RedstreamModuleOptions.handlers} are `'<stream>:<name>'` for a consumer and
- * `'<stream>:delayer'` for a delayer.
+ * Keys of {@link RedstreamModuleOptions.handlers} are `'<stream>:<name>'` for a consumer,
+ * `'<stream>:<group>'` for a group consumer and `'<stream>:delayer'` for a delayer. An option
+ * the handler's kind does not take (e.g. `delay` for a consumer, `lockTtlMs` for a group
+ * consumer) fails the bootstrap.
  */
-export interface RedstreamHandlerOverrides extends Partial<Omit<RedstreamConsumerOptions, 'stream' | 'name'>> {
+export interface RedstreamHandlerOverrides
+  extends
+    Partial<Omit<RedstreamConsumerOptions, 'stream' | 'name'>>,
+    Partial<Omit<RedstreamGroupConsumerOptions, 'stream' | 'group'>> {
   /** A delayer's delay: ms or a duration such as `'5m'`. Only for delayer keys. */
   delay?: Duration;
 }
@@ -57,9 +74,10 @@ export interface RedstreamModuleOptions {
    */
   trimmer?: false | RedstreamTrimmerModuleOptions;
   /**
-   * Per-handler overrides from configuration, keyed `'<stream>:<name>'` (consumers) or
-   * `'<stream>:delayer'` (delayers); they win over the decorators. `{ enabled: false }` turns a
-   * handler off.
+   * Per-handler overrides from configuration, keyed `'<stream>:<name>'` (consumers),
+   * `'<stream>:<group>'` (group consumers) or `'<stream>:delayer'` (delayers); they win over the
+   * decorators. `{ enabled: false }` turns a handler off. A key names one handler: a group
+   * named like a consumer of the same stream in this application fails the bootstrap.
    */
   handlers?: Record<string, RedstreamHandlerOverrides>;
   /**
