@@ -76,13 +76,12 @@ export class Delayer extends StreamWorker {
       }
     }
     this.throwIfStopping();
-    const args: string[] = [this.lock.ownerId, String(this.options.lockTtlMs), due[due.length - 1][0]];
     for (const [id, fields] of due) {
-      const payload = payloadOf(fields);
-      if (payload === undefined)
+      if (payloadOf(fields) === undefined)
         this.logger.warn(`${this.label}: dropping delay entry ${id}: it has no "payload" field`);
-      args.push(id, payload ?? '');
     }
+    // The script reads the entries again by id range: no payload travels back.
+    const args = [this.lock.ownerId, this.options.lockTtlMs, due[0][0], due[due.length - 1][0], due.length];
     const sentAt = performance.now();
     const queued = await scripts.deliverDelayed.run(
       this.client,

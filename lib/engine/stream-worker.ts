@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
+import { BatchSizeLimiter } from './batch-size-limiter';
 import { RedstreamLockLostError } from './errors';
 import type { ReadingWorkerOptions } from './interfaces/worker-options.interface';
 import { SingleOwnerLease } from './leases/single-owner-lease';
@@ -42,6 +43,8 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
   protected readonly offsetKey: string;
   protected offset = '0-0';
   private prefetched?: ReadAhead;
+  /** Bounds each read by `maxBatchBytes` as well as `batchSize`. */
+  private readonly batchLimiter: BatchSizeLimiter;
 
   protected constructor(
     protected readonly context: RedstreamContext,
@@ -73,6 +76,7 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     this.lock = lock;
     this.streamKey = context.keys.stream(readStream);
     this.offsetKey = context.keys.offset(readStream, name);
+    this.batchLimiter = new BatchSizeLimiter(resolved.batchSize, resolved.maxBatchBytes);
   }
 
   /** The offset this instance works from (meaningful while active). */
@@ -115,6 +119,7 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     // Registration first: a trimmer then either sees this consumer (and waits for its
     // offset) or trimmed before the offset is read, never in between.
     await this.onActivated();
+    this.batchLimiter.reset();
     this.offset = (await this.client.get(this.offsetKey)) ?? '0-0';
   }
 
@@ -162,12 +167,18 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     return this.readAfter(this.offset);
   }
 
-  /** XREAD COUNT batchSize BLOCK blockMs after `offset` on the watched connection; null when nothing arrived. */
+  /**
+   * XREAD BLOCK blockMs after `offset` on the watched connection, at most `batchSize` entries
+   * and about `maxBatchBytes`; null when nothing arrived.
+   */
   private async readAfter(offset: string): Promise<RawStreamEntry[] | null> {
-    const { batchSize, blockMs } = this.options;
+    const { blockMs } = this.options;
+    const count = this.batchLimiter.nextCount();
     const reply = (await this.reader.watch(blockMs, (client) =>
-      client.xread('COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', this.streamKey, offset),
+      client.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.streamKey, offset),
     )) as [string, RawStreamEntry[]][] | null;
-    return reply?.[0]?.[1] ?? null;
+    const entries = reply?.[0]?.[1] ?? null;
+    this.batchLimiter.record(entries);
+    return entries;
   }
 }
