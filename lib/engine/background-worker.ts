@@ -3,7 +3,8 @@ import { abortableSleep } from './abortable-sleep';
 import { Backoff } from './backoff';
 import { BlockingReader } from './blocking-reader';
 import { RedstreamLockLostError } from './errors';
-import { asError, FailureReporter } from './failure-reporter';
+import { asError, describeFailure, FailureReporter } from './failure-reporter';
+import { guardLogger } from './guarded-logger';
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import type { WorkerLease } from './leases/worker-lease.interface';
 import type { RedisConnectionFactory } from './redis-connection';
@@ -60,15 +61,18 @@ export abstract class BackgroundWorker<
   private shuttingDown = false;
   private stopped?: Promise<void>;
   private active = false;
+  /** How often each (event, message) of a throwing listener was seen, for `emit`. */
+  private readonly listenerFailures = new Map<string, number>();
 
   protected constructor(setup: BackgroundWorkerSetup) {
     super();
     this.label = setup.label;
-    this.logger = setup.logger;
+    // A logger that throws must not take the worker (or the process) down.
+    this.logger = guardLogger(setup.logger);
     this.reader = new BlockingReader(setup.connections, setup.label, setup.timing.readGraceMs);
     this.lease = setup.lease(this.reader);
     this.backoff = new Backoff({ initialMs: setup.timing.backoffInitialMs, maxMs: setup.timing.backoffMaxMs });
-    this.failures = new FailureReporter(setup.logger, setup.label);
+    this.failures = new FailureReporter(this.logger, setup.label);
   }
 
   /** True while this instance holds its lease and works; false on standby or stopped. */
@@ -106,6 +110,21 @@ export abstract class BackgroundWorker<
     this.wanted = 'stopped';
     this.stopped ??= this.shutdown();
     return this.stopped;
+  }
+
+  /**
+   * Emits as EventEmitter does, except that a listener which throws is logged (with the
+   * event's name) instead of throwing into the worker: an observer must not stall or crash
+   * the loop, nor escape it as an uncaught exception. The same throw from the same event is
+   * logged with its stack the first time, then at 10, 100, 1000... times.
+   */
+  override emit<K>(eventName: K | keyof TEvents | string | symbol, ...args: unknown[]): boolean {
+    try {
+      return (super.emit as (name: unknown, ...rest: unknown[]) => boolean).call(this, eventName, ...args);
+    } catch (error) {
+      this.reportListenerFailure(String(eventName), error);
+      return true;
+    }
   }
 
   /** One unit of work while the lease is held: read and handle a batch, trim once... */
@@ -149,14 +168,59 @@ export abstract class BackgroundWorker<
   /** Makes sure the lease is still ours before work that must not run twice; throws when lost. */
   protected async ensureLease(): Promise<void> {
     if (this.lease.isHeld()) return;
-    if (!(await this.lease.confirm())) throw new RedstreamLockLostError(`${this.label} lost its lock`);
+    if (!(await this.lease.confirm()))
+      throw new RedstreamLockLostError(this.lockLostMessage(`${this.label} lost its lock`));
+  }
+
+  private reportListenerFailure(eventName: string, error: unknown): void {
+    const reason = describeFailure(error);
+    const key = `${eventName}\n${reason}`;
+    const count = (this.listenerFailures.get(key) ?? 0) + 1;
+    if (this.listenerFailures.size >= 100) this.listenerFailures.clear();
+    this.listenerFailures.set(key, count);
+    const line = `${this.label}: a listener of the '${eventName}' event threw: ${reason}`;
+    if (count === 1) this.logger.error(line, ...(error instanceof Error && error.stack ? [error.stack] : []));
+    else if (Number.isInteger(Math.log10(count))) this.logger.error(`${line} (${count} times so far)`);
+  }
+
+  /** `message`, with why the lease was lost when the lease can tell (a blocked event loop). */
+  protected lockLostMessage(message: string): string {
+    const cause = this.lease.describeLoss?.();
+    return cause ? `${message}; ${cause}` : message;
   }
 
   private launch(): void {
     this.stopped = undefined;
     this.stopRequested = false;
     this.abort = new AbortController();
-    this.running = this.loop();
+    this.running = this.loopUntilStopped();
+  }
+
+  /**
+   * The loop, which never rejects: whatever escapes a round (a bug of ours, a subclass's
+   * throw outside `step()`) is logged, backed off and the loop goes on; nothing a worker does
+   * may leave the process as an unhandled rejection and take the other workers with it.
+   */
+  private async loopUntilStopped(): Promise<void> {
+    while (!this.stopRequested) {
+      try {
+        await this.loop();
+        return;
+      } catch (error) {
+        try {
+          this.lease.markLost();
+          this.active = false;
+          const retryInMs = this.backoff.next();
+          this.failures.failed(
+            error,
+            (attempt, reason) => `worker loop failed (attempt ${attempt}): ${reason}; restarting it in ${retryInMs} ms`,
+          );
+          await this.sleep(retryInMs);
+        } catch {
+          // Only a broken sleep could get here: go round, the stop flag ends it.
+        }
+      }
+    }
   }
 
   private async shutdown(): Promise<void> {
@@ -237,8 +301,10 @@ export abstract class BackgroundWorker<
     this.lease.markLost();
     if (!this.active) return;
     this.active = false;
-    this.logger.warn(`${this.label}: standing by (${reason})`);
-    this.emitBase('standby', reason);
+    const cause = this.lease.describeLoss?.();
+    const explained = cause && !reason.includes(cause) ? `${reason}: ${cause}` : reason;
+    this.logger.warn(`${this.label}: standing by (${explained})`);
+    this.emitBase('standby', explained);
   }
 
   // The subclass's event map includes the base events; TypeScript cannot see that through

@@ -83,6 +83,7 @@ export class Delayer extends StreamWorker {
     // The script reads the entries again by id range: no payload travels back.
     const args = [this.lock.ownerId, this.options.lockTtlMs, due[0][0], due[due.length - 1][0], due.length];
     const sentAt = performance.now();
+    const reconnects = this.context.connections.reconnectCount(this.client);
     const queued = await scripts.deliverDelayed.run(
       this.client,
       [this.targetKey, this.streamKey, this.lock.key, this.offsetKey],
@@ -90,7 +91,14 @@ export class Delayer extends StreamWorker {
     );
     if (queued === -1) {
       this.lock.markLost();
-      throw new RedstreamLockLostError(`${this.label} lost its lock; nothing re-queued`);
+      throw new RedstreamLockLostError(
+        this.refusedWriteMessage(
+          `${this.label} lost its lock`,
+          reconnects,
+          'nothing re-queued',
+          'the batch may not have been re-queued, or a first copy may have re-queued it',
+        ),
+      );
     }
     this.lock.confirmedAt(sentAt);
     this.logger.debug?.(`${this.label}: re-queued ${String(queued)} delay messages`);

@@ -90,6 +90,7 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
   /** Commits `offset` fenced by the lock: a stale owner gets RedstreamLockLostError instead. */
   protected async commit(offset: string, count: number): Promise<void> {
     const sentAt = performance.now();
+    const reconnects = this.context.connections.reconnectCount(this.client);
     this.prefetchAfter(offset);
     const committed = await scripts.commitOffset.run(
       this.client,
@@ -98,10 +99,30 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     );
     if (committed !== 1) {
       this.lock.markLost();
-      throw new RedstreamLockLostError(`${this.label} lost its lock before committing ${offset}; not committed`);
+      throw new RedstreamLockLostError(
+        this.refusedWriteMessage(
+          `${this.label} lost its lock before committing ${offset}`,
+          reconnects,
+          'not committed',
+          'it may not have been committed, or a first copy may have been',
+        ),
+      );
     }
     this.lock.confirmedAt(sentAt);
     this.advance(offset, count);
+  }
+
+  /**
+   * The message for a fenced write the lock refused: `what`, then `outcome` (`not committed`),
+   * or `uncertain` when the connection reconnected since `reconnectsBefore`: ioredis re-sends
+   * unanswered commands, and a first copy may have been applied while the lock was still ours.
+   * Ends with why the lock was lost when the lease can tell (a blocked event loop).
+   */
+  protected refusedWriteMessage(what: string, reconnectsBefore: number, outcome: string, uncertain: string): string {
+    const reconnected = this.context.connections.reconnectCount(this.client) !== reconnectsBefore;
+    return this.lockLostMessage(
+      `${what}; ${reconnected ? `a reconnect happened meanwhile (ioredis re-sends unanswered commands): ${uncertain}` : outcome}`,
+    );
   }
 
   /** Records an offset that a fenced script of the subclass committed. */
