@@ -44,6 +44,8 @@ export class Delayer extends StreamWorker {
     this.delayMs = delayMs;
     this.targetKey = context.keys.stream(stream);
     this.onDue = options.onDue;
+    // Producers delete delay messages ahead of the Delayer by design (`delayMessageIds`).
+    this.reportsForeignDeletions = false;
   }
 
   protected async processBatch(entries: RawStreamEntry[]): Promise<void> {

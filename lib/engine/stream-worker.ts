@@ -1,14 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
 import { BatchSizeLimiter } from './batch-size-limiter';
-import { RedstreamLockLostError } from './errors';
+import { RedstreamLockLostError, RedstreamOffsetError } from './errors';
 import type { ReadingWorkerOptions } from './interfaces/worker-options.interface';
 import { SingleOwnerLease } from './leases/single-owner-lease';
 import type { RawStreamEntry } from './message-parser';
 import type { RedisClient } from './redis-connection';
 import { RedstreamContext, resolveLogger } from './redstream-context';
 import { scripts } from './scripts';
+import { ForeignDeletionDetector, SkippedRange } from './foreign-deletion-detector';
+import { compareStreamIds, isStreamId } from './stream-id';
 import { StreamLock } from './stream-lock';
+import { readStreamPosition, StreamPosition } from './stream-position';
 import { resolveWorkerOptions, ResolvedWorkerOptions } from './worker-defaults';
 
 /** Events of a Consumer or Delayer, for observability and tests. */
@@ -19,6 +22,11 @@ export interface StreamWorkerEvents extends BackgroundWorkerEvents {
   committed: [offset: string, count: number];
   /** Entries that could not be parsed were skipped. */
   rejected: [entries: { id: string; reason: string }[]];
+  /**
+   * Entries after the committed offset were deleted (XTRIM, XDEL) by someone else before this
+   * worker read them: they are skipped, never handled (Redis 7 only: older servers cannot tell).
+   */
+  skipped: [ranges: SkippedRange[]];
 }
 
 /** A read started ahead while the previous batch's commit was on its way (see `commit`). */
@@ -45,6 +53,9 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
   private prefetched?: ReadAhead;
   /** Bounds each read by `maxBatchBytes` as well as `batchSize`. */
   private readonly batchLimiter: BatchSizeLimiter;
+  /** False for a worker whose stream others delete from by design (the Delayer's delay stream). */
+  protected reportsForeignDeletions = true;
+  private readonly deletions: ForeignDeletionDetector;
 
   protected constructor(
     protected readonly context: RedstreamContext,
@@ -77,6 +88,10 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     this.streamKey = context.keys.stream(readStream);
     this.offsetKey = context.keys.offset(readStream, name);
     this.batchLimiter = new BatchSizeLimiter(resolved.batchSize, resolved.maxBatchBytes);
+    this.deletions = new ForeignDeletionDetector(
+      () => readStreamPosition(this.client, this.streamKey),
+      (range, firstLeft) => this.reportSkipped(range, firstLeft),
+    );
   }
 
   /** The offset this instance works from (meaningful while active). */
@@ -141,7 +156,48 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     // offset) or trimmed before the offset is read, never in between.
     await this.onActivated();
     this.batchLimiter.reset();
-    this.offset = (await this.client.get(this.offsetKey)) ?? '0-0';
+    const committed = await this.client.get(this.offsetKey);
+    const position = await this.validateOffset(committed);
+    this.offset = committed ?? '0-0';
+    if (this.reportsForeignDeletions) this.deletions.activated(this.offset, committed !== null, position);
+  }
+
+  /**
+   * Refuses to work from an offset that is not a stream id, or that lies beyond the stream's
+   * last generated id (everything added until the stream caught up would be skipped): the
+   * worker stays stalled, retried and logged with backoff, until the key is fixed.
+   */
+  private async validateOffset(committed: string | null): Promise<StreamPosition | null> {
+    const key = this.offsetKey;
+    const fix = `SET it to the id of the last entry handled, or DEL it to read the stream from its beginning`;
+    if (committed !== null && !isStreamId(committed)) {
+      throw new RedstreamOffsetError(
+        `${this.label}: the committed offset in ${key} is ${JSON.stringify(committed)}, not a stream id ` +
+          `(<ms>-<seq>); not reading until it is fixed: ${fix}`,
+        key,
+        committed,
+      );
+    }
+    const position = await readStreamPosition(this.client, this.streamKey);
+    if (committed !== null && position && compareStreamIds(committed, position.lastGeneratedId) > 0) {
+      throw new RedstreamOffsetError(
+        `${this.label}: the committed offset in ${key} is ${committed}, beyond the last id the stream ever ` +
+          `generated (${position.lastGeneratedId}): entries added until the stream got there would be skipped; ` +
+          `not reading until it is fixed: ${fix} (${position.lastGeneratedId} if everything was handled)`,
+        key,
+        committed,
+      );
+    }
+    return position;
+  }
+
+  private reportSkipped(range: SkippedRange, firstLeft: string | undefined): void {
+    this.logger.warn(
+      `${this.label}: entries after the committed offset ${range.after} and before ${range.before} were deleted ` +
+        `by someone else (XTRIM, XDEL) before they were read: ${range.estimatedCount} entries skipped, never handled ` +
+        `(the first entry left is ${firstLeft ?? 'none: the stream is empty'})`,
+    );
+    this.emit('skipped', [range]);
   }
 
   protected override announceActive(): void {
@@ -152,7 +208,9 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
   protected override async step(): Promise<void> {
     const entries = await this.nextBatch();
     if (this.isStopping || entries === null || entries.length === 0) return;
+    if (this.reportsForeignDeletions) await this.deletions.beforeBatch(this.offset, entries[0][0]);
     await this.processBatch(entries);
+    if (this.offset === entries[entries.length - 1][0]) this.deletions.afterBatch(entries.length);
   }
 
   /** Drops an unused read ahead; one still blocking would hold up the reader's connection. */
