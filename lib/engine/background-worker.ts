@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { abortableSleep } from './abortable-sleep';
 import { Backoff } from './backoff';
 import { BlockingReader } from './blocking-reader';
-import { RedstreamLockLostError } from './errors';
+import { RedstreamClosedError, RedstreamLockLostError } from './errors';
 import { asError, describeFailure, FailureReporter } from './failure-reporter';
 import { guardLogger } from './guarded-logger';
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
@@ -61,6 +61,7 @@ export abstract class BackgroundWorker<
   private shuttingDown = false;
   private stopped?: Promise<void>;
   private active = false;
+  private retired = false;
   /** How often each (event, message) of a throwing listener was seen, for `emit`. */
   private readonly listenerFailures = new Map<string, number>();
 
@@ -94,6 +95,9 @@ export abstract class BackgroundWorker<
    * and, for a stream worker, reading after the offset committed in Redis.
    */
   start(): void {
+    if (this.retired) {
+      throw new RedstreamClosedError(`${this.label}: start() after its Redstream was closed; create a new Redstream`);
+    }
     this.wanted = 'running';
     // A stop in progress starts the loop again once it is done.
     if (this.running || this.shuttingDown) return;
@@ -110,6 +114,16 @@ export abstract class BackgroundWorker<
     this.wanted = 'stopped';
     this.stopped ??= this.shutdown();
     return this.stopped;
+  }
+
+  /**
+   * Stops for good: `Redstream.close()` calls it before closing the connections, after which
+   * `start()` throws RedstreamClosedError instead of working on closed connections.
+   * @internal
+   */
+  retire(): Promise<void> {
+    this.retired = true;
+    return this.stop();
   }
 
   /**
@@ -158,6 +172,33 @@ export abstract class BackgroundWorker<
   /** Throws if `stop()` was called: the work in hand is left unfinished (a batch uncommitted). */
   protected throwIfStopping(): void {
     if (this.stopRequested) throw new StopRequested();
+  }
+
+  /**
+   * Settles as `work` does, or rejects at once (the work in hand left unfinished) when `stop()`
+   * is called: a command outside a batch (taking the lease, loading the offset, a trim) must
+   * not hold up a stop while Redis does not answer. The command itself may still run.
+   */
+  protected untilStopped<T>(work: Promise<T>): Promise<T> {
+    const signal = this.abort.signal;
+    if (signal.aborted) {
+      work.catch(() => undefined);
+      return Promise.reject(new StopRequested());
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(new StopRequested());
+      signal.addEventListener('abort', onAbort, { once: true });
+      work.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error as Error);
+        },
+      );
+    });
   }
 
   /** Sleeps, ending early on `stop()`. */
@@ -270,21 +311,21 @@ export abstract class BackgroundWorker<
   /** Not active, or the local lease ran out: true when (again) ours; else activates or waits for a turn. */
   private async regainLease(): Promise<boolean> {
     // A long pause while active: ask Redis before working on.
-    if (this.active && !this.lease.isHeld() && (await this.lease.confirm())) return true;
+    if (this.active && !this.lease.isHeld() && (await this.untilStopped(this.lease.confirm()))) return true;
     return this.activate();
   }
 
   private async activate(): Promise<boolean> {
     this.abandonWork();
     if (this.active) this.toStandby('the lock was lost');
-    if (!(await this.lease.acquire())) {
+    if (!(await this.untilStopped(this.lease.acquire()))) {
       if (!this.stopRequested) await this.lease.waitForTurn(this.abort.signal);
       return false;
     }
     // stop() came while the lease was asked for: shutdown() releases it.
     if (this.stopRequested) return false;
     try {
-      await this.prepareActive();
+      await this.untilStopped(this.prepareActive());
     } catch (error) {
       // Without the lease the next round activates again instead of working from state that
       // was never loaded, without a keep-alive.

@@ -46,6 +46,9 @@ export class RedstreamReplicationError extends RedstreamError {
   }
 }
 
+/** The Redstream instance was closed: its workers cannot start again, nor new ones be created. */
+export class RedstreamClosedError extends RedstreamError {}
+
 /** The worker's lock was lost (expired or taken by another instance) while it was working. */
 export class RedstreamLockLostError extends RedstreamError {}
 

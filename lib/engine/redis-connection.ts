@@ -173,13 +173,23 @@ function duplicate(client: RedisClient, overrides: RedisOptions): RedisClient {
 }
 
 async function quietly(client: RedisClient): Promise<void> {
+  const wasReady = client.status === 'ready';
   try {
     if (client.status === 'end') return;
-    if (client.status === 'ready') {
+    if (wasReady) {
       await withTimeout(client.quit(), 1_000, () => undefined);
     }
   } catch {
     // A connection that fails to say goodbye is closed below all the same.
   }
   client.disconnect();
+  // disconnect() only half-closes a socket that never became ready (a blackholed Redis
+  // accepts and never answers): it, and the timer ioredis runs for `socketTimeout` on the
+  // unanswered ready check, would keep the process alive ~10 s after close(). Nothing useful
+  // can come over it any more. (ioredis internals, hence the guarded access.)
+  if (!wasReady) {
+    const internals = client as unknown as { stream?: { destroy?: () => void }; socketTimeoutTimer?: NodeJS.Timeout };
+    internals.stream?.destroy?.();
+    if (internals.socketTimeoutTimer !== undefined) clearTimeout(internals.socketTimeoutTimer);
+  }
 }

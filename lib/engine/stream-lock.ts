@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { RedisClient } from './redis-connection';
 import { scripts } from './scripts';
+import { withTimeout } from './with-timeout';
 
 /** Timing of a {@link StreamLock}. */
 export interface StreamLockTiming {
@@ -118,17 +119,21 @@ export class StreamLock {
     this.keepAlive = undefined;
   }
 
-  /** Releases the lock if we own it and wakes a waiting standby. Never throws. */
+  /**
+   * Releases the lock if we own it and wakes a waiting standby. Never throws. Waits at most
+   * for the rest of the local lease (at least 100 ms): with Redis unreachable the lock expires
+   * by itself meanwhile, and a stop must not wait for a reply that will not come.
+   */
   async release(): Promise<void> {
     this.stopKeepAlive();
-    const held = this.leaseUntil > 0;
+    const leaseUntil = this.leaseUntil;
     this.leaseUntil = 0;
-    if (!held) return;
-    try {
-      await scripts.releaseLock.run(this.client, [this.key, this.notifyKey], [this.ownerId, this.timing.ttlMs]);
-    } catch {
+    if (leaseUntil === 0) return;
+    const released = scripts.releaseLock
+      .run(this.client, [this.key, this.notifyKey], [this.ownerId, this.timing.ttlMs])
       // Unreleased, the lock expires after its ttl: a slower hand-over, never a wrong one.
-    }
+      .catch(() => undefined);
+    await withTimeout(released, Math.max(100, leaseUntil - performance.now()), () => undefined);
   }
 
   /**
