@@ -26,8 +26,8 @@ export interface ReadingWorkerOptions extends WorkerOptions {
   /**
    * About the most field data (in characters of the ids, field names and values) read and
    * handed over at once. Default 8 MiB. The COUNT of each read follows the entry sizes seen
-   * in the reads before it: the first read after becoming active asks for 10 entries, and the
-   * COUNT grows by a factor per read while entries are small, up to `batchSize`. An entry larger
+   * in the read before it (what fits at their average size, at most `batchSize`); the first
+   * read after becoming active, when nothing is known, asks for 10 entries. An entry larger
    * than this still goes through, alone. Keeps memory and the synchronous parsing of a batch
    * bounded (a blocked event loop cannot refresh the lock).
    */
