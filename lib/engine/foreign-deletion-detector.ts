@@ -2,12 +2,12 @@ import { performance } from 'node:perf_hooks';
 import { compareStreamIds, nextStreamId } from './stream-id';
 import type { StreamPosition } from './stream-position';
 
-/** Entries deleted by someone else before a worker read them: ids strictly between `after` and `before`. */
+/** Entries deleted by someone else before a worker read them: the ids strictly between `from` and `to`. */
 export interface SkippedRange {
-  /** The committed offset the gap starts after. */
-  after: string;
-  /** The first id after the gap (the next entry read, or the id right after the highest deleted one). */
-  before: string;
+  /** Exclusive: the committed offset the gap starts after. */
+  from: string;
+  /** Exclusive: the first id after the gap (the next entry read, or the id right after the highest deleted one). */
+  to: string;
   /**
    * How many entries were skipped: exact for a trim from the stream's start (XTRIM MAXLEN or
    * MINID); for scattered XDELs an upper bound (every deletion counted since the last check).
@@ -93,7 +93,7 @@ export class ForeignDeletionDetector {
       this.reportedUpTo = maxDeleted;
       // The count up to later offsets cannot be kept across scattered deletions.
       this.addedUpToOffset = undefined;
-      this.report({ after: offset, before: nextStreamId(maxDeleted), estimatedCount: newDeletions }, position.firstId);
+      this.report({ from: offset, to: nextStreamId(maxDeleted), estimatedCount: newDeletions }, position.firstId);
       return;
     }
 
@@ -105,7 +105,7 @@ export class ForeignDeletionDetector {
       this.addedUpToOffset = position.entriesAdded;
     } else if (firstId !== undefined && firstId === position.firstId && unfragmented) {
       const skipped = this.addedUpToOffset === undefined ? 0 : deletions - this.addedUpToOffset;
-      if (skipped > 0) this.report({ after: offset, before: firstId, estimatedCount: skipped }, position.firstId);
+      if (skipped > 0) this.report({ from: offset, to: firstId, estimatedCount: skipped }, position.firstId);
       // Up to the entry before the batch: every deleted one.
       this.addedUpToOffset = deletions;
     }

@@ -193,7 +193,7 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
 
   private reportSkipped(range: SkippedRange, firstLeft: string | undefined): void {
     this.logger.warn(
-      `${this.label}: entries after the committed offset ${range.after} and before ${range.before} were deleted ` +
+      `${this.label}: entries after the committed offset ${range.from} and before ${range.to} were deleted ` +
         `by someone else (XTRIM, XDEL) before they were read: ${range.estimatedCount} entries skipped, never handled ` +
         `(the first entry left is ${firstLeft ?? 'none: the stream is empty'})`,
     );

@@ -134,7 +134,7 @@ describe('tampered offsets and foreign deletions', () => {
       ...Array.from({ length: 10 }, (_, i) => `1-${i + 291}`),
     ]);
     // Deleted: 290 entries, 270 of them never handled.
-    expect(skipped).toEqual([[{ after: '1-20', before: '1-291', estimatedCount: 270 }]]);
+    expect(skipped).toEqual([[{ from: '1-20', to: '1-291', estimatedCount: 270 }]]);
     expect(logger.warnings.filter((line) => /deleted by someone else/.test(line))).toEqual([
       'Consumer products:indexer: entries after the committed offset 1-20 and before 1-291 were deleted by ' +
         'someone else (XTRIM, XDEL) before they were read: 270 entries skipped, never handled (the first entry ' +
@@ -153,7 +153,7 @@ describe('tampered offsets and foreign deletions', () => {
     worker.on('skipped', (ranges) => skipped.push(ranges));
     worker.start();
     await waitFor(() => handled.length === 10);
-    expect(skipped).toEqual([[{ after: ids[4], before: nextStreamId(ids[9]), estimatedCount: 5 }]]);
+    expect(skipped).toEqual([[{ from: ids[4], to: nextStreamId(ids[9]), estimatedCount: 5 }]]);
     expect(handled).toEqual(ids.slice(10));
   });
 
