@@ -142,6 +142,38 @@ describe('tampered offsets and foreign deletions', () => {
     ]);
   });
 
+  it('reports a foreign trim with ids from the clock too (checked at most once a second)', async () => {
+    const pipeline = admin.pipeline();
+    for (let i = 0; i < 300; i++) pipeline.xadd(streamKey(), '*', 'payload', `{"i":${i}}`);
+    const ids = ((await pipeline.exec()) ?? []).map(([, id]) => id as string);
+    const handled: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const skipped: SkippedRange[][] = [];
+    const worker = redstream.consumer({
+      stream: 'products',
+      name: 'indexer',
+      batchSize: 10,
+      handler: async (messages) => {
+        handled.push(...messages.map((message) => message.id));
+        if (handled.length === 20) await gate;
+      },
+    });
+    consumers.push(worker);
+    worker.on('skipped', (ranges) => skipped.push(ranges));
+    const activeAt = new Promise<number>((resolve) => worker.once('active', () => resolve(Date.now())));
+    worker.start();
+    await waitFor(() => handled.length === 20);
+    await admin.xtrim(streamKey(), 'MAXLEN', 10);
+    // Past the once-a-second limit, whatever the first id left looks like.
+    const since = await activeAt;
+    await waitFor(() => Date.now() - since > 1_100, 5_000);
+    release();
+    await waitFor(() => handled.length === 30);
+    expect(handled).toEqual([...ids.slice(0, 20), ...ids.slice(290)]);
+    expect(skipped).toEqual([[{ from: ids[19], to: ids[290], estimatedCount: 270 }]]);
+  });
+
   it('reports entries someone else deleted with XDEL, found when the consumer becomes active', async () => {
     const ids = await write(20);
     await admin.sadd(`${namespace}:redstream:consumers:products`, 'indexer');
