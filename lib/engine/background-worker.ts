@@ -5,6 +5,7 @@ import { BlockingReader } from './blocking-reader';
 import { RedstreamClosedError, RedstreamLockLostError } from './errors';
 import { asError, describeFailure, FailureReporter } from './failure-reporter';
 import { guardLogger } from './guarded-logger';
+import { withTimeout } from './with-timeout';
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import type { WorkerLease } from './leases/worker-lease.interface';
 import type { RedisConnectionFactory } from './redis-connection';
@@ -29,6 +30,9 @@ export interface BackgroundWorkerSetup {
   /** Builds the lease; it may wait for its turn on the worker's blocking reader. */
   lease: (reader: BlockingReader) => WorkerLease;
 }
+
+/** How long a stop waits for a lease call in flight to settle, so that a lease it took is released. */
+const LEASE_SETTLE_MS = 250;
 
 /** Thrown inside the loop to leave the work in hand unfinished because `stop()` was called. */
 class StopRequested extends Error {}
@@ -62,6 +66,8 @@ export abstract class BackgroundWorker<
   private stopped?: Promise<void>;
   private active = false;
   private retired = false;
+  /** A lease acquire or confirm that a stop may have left in flight (see `shutdown`). */
+  private pendingLeaseCall?: Promise<unknown>;
   /** How often each (event, message) of a throwing listener was seen, for `emit`. */
   private readonly listenerFailures = new Map<string, number>();
 
@@ -224,6 +230,15 @@ export abstract class BackgroundWorker<
     else if (Number.isInteger(Math.log10(count))) this.logger.error(`${line} (${count} times so far)`);
   }
 
+  private leaseCall<T>(call: Promise<T>): Promise<T> {
+    this.pendingLeaseCall = call;
+    const forget = (): void => {
+      if (this.pendingLeaseCall === call) this.pendingLeaseCall = undefined;
+    };
+    call.then(forget, forget);
+    return call;
+  }
+
   /** `message`, with why the lease was lost when the lease can tell (a blocked event loop). */
   protected lockLostMessage(message: string): string {
     const cause = this.lease.describeLoss?.();
@@ -272,6 +287,16 @@ export abstract class BackgroundWorker<
     this.reader.interrupt();
     try {
       await running;
+      // A lease taken while the stop came is released below, if Redis answers soon enough;
+      // otherwise it expires after its ttl (a slower hand-over, never a wrong one).
+      const pending = this.pendingLeaseCall;
+      if (pending)
+        await withTimeout(
+          pending.catch(() => undefined),
+          LEASE_SETTLE_MS,
+          () => undefined,
+        );
+      this.pendingLeaseCall = undefined;
       this.abandonWork();
       // Also when never started: trimOnce() takes the trimmer's lock without the loop.
       await this.lease.release();
@@ -311,14 +336,15 @@ export abstract class BackgroundWorker<
   /** Not active, or the local lease ran out: true when (again) ours; else activates or waits for a turn. */
   private async regainLease(): Promise<boolean> {
     // A long pause while active: ask Redis before working on.
-    if (this.active && !this.lease.isHeld() && (await this.untilStopped(this.lease.confirm()))) return true;
+    if (this.active && !this.lease.isHeld() && (await this.untilStopped(this.leaseCall(this.lease.confirm()))))
+      return true;
     return this.activate();
   }
 
   private async activate(): Promise<boolean> {
     this.abandonWork();
     if (this.active) this.toStandby('the lock was lost');
-    if (!(await this.untilStopped(this.lease.acquire()))) {
+    if (!(await this.untilStopped(this.leaseCall(this.lease.acquire())))) {
       if (!this.stopRequested) await this.lease.waitForTurn(this.abort.signal);
       return false;
     }
