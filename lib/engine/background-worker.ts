@@ -2,8 +2,10 @@ import { EventEmitter } from 'node:events';
 import { abortableSleep } from './abortable-sleep';
 import { Backoff } from './backoff';
 import { BlockingReader } from './blocking-reader';
-import { RedstreamLockLostError } from './errors';
-import { asError, FailureReporter } from './failure-reporter';
+import { RedstreamClosedError, RedstreamLockLostError } from './errors';
+import { asError, describeFailure, FailureReporter } from './failure-reporter';
+import { guardLogger } from './guarded-logger';
+import { withTimeout } from './with-timeout';
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import type { WorkerLease } from './leases/worker-lease.interface';
 import type { RedisConnectionFactory } from './redis-connection';
@@ -28,6 +30,9 @@ export interface BackgroundWorkerSetup {
   /** Builds the lease; it may wait for its turn on the worker's blocking reader. */
   lease: (reader: BlockingReader) => WorkerLease;
 }
+
+/** How long a stop waits for a lease call in flight to settle, so that a lease it took is released. */
+const LEASE_SETTLE_MS = 250;
 
 /** Thrown inside the loop to leave the work in hand unfinished because `stop()` was called. */
 class StopRequested extends Error {}
@@ -60,15 +65,21 @@ export abstract class BackgroundWorker<
   private shuttingDown = false;
   private stopped?: Promise<void>;
   private active = false;
+  private retired = false;
+  /** A lease acquire or confirm that a stop may have left in flight (see `shutdown`). */
+  private pendingLeaseCall?: Promise<unknown>;
+  /** How often each (event, message) of a throwing listener was seen, for `emit`. */
+  private readonly listenerFailures = new Map<string, number>();
 
   protected constructor(setup: BackgroundWorkerSetup) {
     super();
     this.label = setup.label;
-    this.logger = setup.logger;
+    // A logger that throws must not take the worker (or the process) down.
+    this.logger = guardLogger(setup.logger);
     this.reader = new BlockingReader(setup.connections, setup.label, setup.timing.readGraceMs);
     this.lease = setup.lease(this.reader);
     this.backoff = new Backoff({ initialMs: setup.timing.backoffInitialMs, maxMs: setup.timing.backoffMaxMs });
-    this.failures = new FailureReporter(setup.logger, setup.label);
+    this.failures = new FailureReporter(this.logger, setup.label);
   }
 
   /** True while this instance holds its lease and works; false on standby or stopped. */
@@ -90,6 +101,9 @@ export abstract class BackgroundWorker<
    * and, for a stream worker, reading after the offset committed in Redis.
    */
   start(): void {
+    if (this.retired) {
+      throw new RedstreamClosedError(`${this.label}: start() after its Redstream was closed; create a new Redstream`);
+    }
     this.wanted = 'running';
     // A stop in progress starts the loop again once it is done.
     if (this.running || this.shuttingDown) return;
@@ -106,6 +120,31 @@ export abstract class BackgroundWorker<
     this.wanted = 'stopped';
     this.stopped ??= this.shutdown();
     return this.stopped;
+  }
+
+  /**
+   * Stops for good: `Redstream.close()` calls it before closing the connections, after which
+   * `start()` throws RedstreamClosedError instead of working on closed connections.
+   * @internal
+   */
+  retire(): Promise<void> {
+    this.retired = true;
+    return this.stop();
+  }
+
+  /**
+   * Emits as EventEmitter does, except that a listener which throws is logged (with the
+   * event's name) instead of throwing into the worker: an observer must not stall or crash
+   * the loop, nor escape it as an uncaught exception. The same throw from the same event is
+   * logged with its stack the first time, then at 10, 100, 1000... times.
+   */
+  override emit<K>(eventName: K | keyof TEvents | string | symbol, ...args: unknown[]): boolean {
+    try {
+      return (super.emit as (name: unknown, ...rest: unknown[]) => boolean).call(this, eventName, ...args);
+    } catch (error) {
+      this.reportListenerFailure(String(eventName), error);
+      return true;
+    }
   }
 
   /** One unit of work while the lease is held: read and handle a batch, trim once... */
@@ -141,6 +180,33 @@ export abstract class BackgroundWorker<
     if (this.stopRequested) throw new StopRequested();
   }
 
+  /**
+   * Settles as `work` does, or rejects at once (the work in hand left unfinished) when `stop()`
+   * is called: a command outside a batch (taking the lease, loading the offset, a trim) must
+   * not hold up a stop while Redis does not answer. The command itself may still run.
+   */
+  protected untilStopped<T>(work: Promise<T>): Promise<T> {
+    const signal = this.abort.signal;
+    if (signal.aborted) {
+      work.catch(() => undefined);
+      return Promise.reject(new StopRequested());
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(new StopRequested());
+      signal.addEventListener('abort', onAbort, { once: true });
+      work.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error as Error);
+        },
+      );
+    });
+  }
+
   /** Sleeps, ending early on `stop()`. */
   protected sleep(ms: number): Promise<void> {
     return abortableSleep(ms, this.abort.signal);
@@ -149,14 +215,68 @@ export abstract class BackgroundWorker<
   /** Makes sure the lease is still ours before work that must not run twice; throws when lost. */
   protected async ensureLease(): Promise<void> {
     if (this.lease.isHeld()) return;
-    if (!(await this.lease.confirm())) throw new RedstreamLockLostError(`${this.label} lost its lock`);
+    if (!(await this.lease.confirm()))
+      throw new RedstreamLockLostError(this.lockLostMessage(`${this.label} lost its lock`));
+  }
+
+  private reportListenerFailure(eventName: string, error: unknown): void {
+    const reason = describeFailure(error);
+    const key = `${eventName}\n${reason}`;
+    const count = (this.listenerFailures.get(key) ?? 0) + 1;
+    if (this.listenerFailures.size >= 100) this.listenerFailures.clear();
+    this.listenerFailures.set(key, count);
+    const line = `${this.label}: a listener of the '${eventName}' event threw: ${reason}`;
+    if (count === 1) this.logger.error(line, ...(error instanceof Error && error.stack ? [error.stack] : []));
+    else if (Number.isInteger(Math.log10(count))) this.logger.error(`${line} (${count} times so far)`);
+  }
+
+  private leaseCall<T>(call: Promise<T>): Promise<T> {
+    this.pendingLeaseCall = call;
+    const forget = (): void => {
+      if (this.pendingLeaseCall === call) this.pendingLeaseCall = undefined;
+    };
+    call.then(forget, forget);
+    return call;
+  }
+
+  /** `message`, with why the lease was lost when the lease can tell (a blocked event loop). */
+  protected lockLostMessage(message: string): string {
+    const cause = this.lease.describeLoss?.();
+    return cause ? `${message}; ${cause}` : message;
   }
 
   private launch(): void {
     this.stopped = undefined;
     this.stopRequested = false;
     this.abort = new AbortController();
-    this.running = this.loop();
+    this.running = this.loopUntilStopped();
+  }
+
+  /**
+   * The loop, which never rejects: whatever escapes a round (a bug of ours, a subclass's
+   * throw outside `step()`) is logged, backed off and the loop goes on; nothing a worker does
+   * may leave the process as an unhandled rejection and take the other workers with it.
+   */
+  private async loopUntilStopped(): Promise<void> {
+    while (!this.stopRequested) {
+      try {
+        await this.loop();
+        return;
+      } catch (error) {
+        try {
+          this.lease.markLost();
+          this.active = false;
+          const retryInMs = this.backoff.next();
+          this.failures.failed(
+            error,
+            (attempt, reason) => `worker loop failed (attempt ${attempt}): ${reason}; restarting it in ${retryInMs} ms`,
+          );
+          await this.sleep(retryInMs);
+        } catch {
+          // Only a broken sleep could get here: go round, the stop flag ends it.
+        }
+      }
+    }
   }
 
   private async shutdown(): Promise<void> {
@@ -167,6 +287,16 @@ export abstract class BackgroundWorker<
     this.reader.interrupt();
     try {
       await running;
+      // A lease taken while the stop came is released below, if Redis answers soon enough;
+      // otherwise it expires after its ttl (a slower hand-over, never a wrong one).
+      const pending = this.pendingLeaseCall;
+      if (pending)
+        await withTimeout(
+          pending.catch(() => undefined),
+          LEASE_SETTLE_MS,
+          () => undefined,
+        );
+      this.pendingLeaseCall = undefined;
       this.abandonWork();
       // Also when never started: trimOnce() takes the trimmer's lock without the loop.
       await this.lease.release();
@@ -206,21 +336,22 @@ export abstract class BackgroundWorker<
   /** Not active, or the local lease ran out: true when (again) ours; else activates or waits for a turn. */
   private async regainLease(): Promise<boolean> {
     // A long pause while active: ask Redis before working on.
-    if (this.active && !this.lease.isHeld() && (await this.lease.confirm())) return true;
+    if (this.active && !this.lease.isHeld() && (await this.untilStopped(this.leaseCall(this.lease.confirm()))))
+      return true;
     return this.activate();
   }
 
   private async activate(): Promise<boolean> {
     this.abandonWork();
     if (this.active) this.toStandby('the lock was lost');
-    if (!(await this.lease.acquire())) {
+    if (!(await this.untilStopped(this.leaseCall(this.lease.acquire())))) {
       if (!this.stopRequested) await this.lease.waitForTurn(this.abort.signal);
       return false;
     }
     // stop() came while the lease was asked for: shutdown() releases it.
     if (this.stopRequested) return false;
     try {
-      await this.prepareActive();
+      await this.untilStopped(this.prepareActive());
     } catch (error) {
       // Without the lease the next round activates again instead of working from state that
       // was never loaded, without a keep-alive.
@@ -237,8 +368,10 @@ export abstract class BackgroundWorker<
     this.lease.markLost();
     if (!this.active) return;
     this.active = false;
-    this.logger.warn(`${this.label}: standing by (${reason})`);
-    this.emitBase('standby', reason);
+    const cause = this.lease.describeLoss?.();
+    const explained = cause && !reason.includes(cause) ? `${reason}: ${cause}` : reason;
+    this.logger.warn(`${this.label}: standing by (${explained})`);
+    this.emitBase('standby', explained);
   }
 
   // The subclass's event map includes the base events; TypeScript cannot see that through

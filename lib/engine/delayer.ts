@@ -44,6 +44,8 @@ export class Delayer extends StreamWorker {
     this.delayMs = delayMs;
     this.targetKey = context.keys.stream(stream);
     this.onDue = options.onDue;
+    // Producers delete delay messages ahead of the Delayer by design (`delayMessageIds`).
+    this.reportsForeignDeletions = false;
   }
 
   protected async processBatch(entries: RawStreamEntry[]): Promise<void> {
@@ -76,14 +78,14 @@ export class Delayer extends StreamWorker {
       }
     }
     this.throwIfStopping();
-    const args: string[] = [this.lock.ownerId, String(this.options.lockTtlMs), due[due.length - 1][0]];
     for (const [id, fields] of due) {
-      const payload = payloadOf(fields);
-      if (payload === undefined)
+      if (payloadOf(fields) === undefined)
         this.logger.warn(`${this.label}: dropping delay entry ${id}: it has no "payload" field`);
-      args.push(id, payload ?? '');
     }
+    // The script reads the entries again by id range: no payload travels back.
+    const args = [this.lock.ownerId, this.options.lockTtlMs, due[0][0], due[due.length - 1][0], due.length];
     const sentAt = performance.now();
+    const reconnects = this.context.connections.reconnectCount(this.client);
     const queued = await scripts.deliverDelayed.run(
       this.client,
       [this.targetKey, this.streamKey, this.lock.key, this.offsetKey],
@@ -91,7 +93,14 @@ export class Delayer extends StreamWorker {
     );
     if (queued === -1) {
       this.lock.markLost();
-      throw new RedstreamLockLostError(`${this.label} lost its lock; nothing re-queued`);
+      throw new RedstreamLockLostError(
+        this.refusedWriteMessage(
+          `${this.label} lost its lock`,
+          reconnects,
+          'nothing re-queued',
+          'the batch may not have been re-queued, or a first copy may have re-queued it',
+        ),
+      );
     }
     this.lock.confirmedAt(sentAt);
     this.logger.debug?.(`${this.label}: re-queued ${String(queued)} delay messages`);

@@ -15,6 +15,24 @@ export class RedstreamTimeoutError extends RedstreamError {}
 /** Redis refused or failed a command (connection lost, wrong password, script error...). */
 export class RedstreamConnectionError extends RedstreamError {}
 
+/**
+ * A committed offset in Redis cannot be worked from: it is not a stream id, or it lies beyond
+ * the stream's last generated id (tampered with, or restored from another stream). The worker
+ * stays stalled (retrying with backoff, logged) rather than skip or re-read anything; fix the
+ * key named here (SET it to the last id handled, or DEL it to read from the beginning).
+ */
+export class RedstreamOffsetError extends RedstreamError {
+  constructor(
+    message: string,
+    /** The offset key, e.g. `redstream:offset:products:indexer`. */
+    readonly key: string,
+    /** What the key holds. */
+    readonly value: string,
+  ) {
+    super(message);
+  }
+}
+
 /** `WAIT` returned before enough replicas acknowledged the delay messages. */
 export class RedstreamReplicationError extends RedstreamError {
   constructor(
@@ -27,6 +45,9 @@ export class RedstreamReplicationError extends RedstreamError {
     );
   }
 }
+
+/** The Redstream instance was closed: its workers cannot start again, nor new ones be created. */
+export class RedstreamClosedError extends RedstreamError {}
 
 /** The worker's lock was lost (expired or taken by another instance) while it was working. */
 export class RedstreamLockLostError extends RedstreamError {}

@@ -1,3 +1,4 @@
+import { BatchSizeLimiter } from './batch-size-limiter';
 import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
 import { Backoff } from './backoff';
 import { deadLetterErrorMessage, DeadLetters } from './dead-letters';
@@ -167,7 +168,8 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   /** This instance's member name in the group: `<host>-<pid>-<random>`. */
   readonly member: string;
   private readonly settings: GroupConsumerSettings;
-  private readonly batchSize: number;
+  /** Bounds every read (new, pending, claimed) by bytes as well as by count. */
+  private readonly batchLimiter: BatchSizeLimiter;
   private readonly blockMs: number;
   private readonly client: RedisClient;
   private readonly membership: GroupMembership;
@@ -198,6 +200,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     const timing = resolveWorkerOptions(
       {
         batchSize: options.batchSize,
+        maxBatchBytes: options.maxBatchBytes,
         blockMs: options.blockMs,
         backoffInitialMs: options.backoffInitialMs,
         backoffMaxMs: options.backoffMaxMs,
@@ -212,7 +215,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     this.group = group;
     this.member = memberName();
     this.settings = settings;
-    this.batchSize = timing.batchSize;
+    this.batchLimiter = new BatchSizeLimiter(timing.batchSize, timing.maxBatchBytes);
     this.blockMs = timing.blockMs;
     this.handler = options.handler;
     this.client = context.connections.client();
@@ -246,6 +249,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   protected override async prepareActive(): Promise<void> {
     await this.membership.ensureGroup();
     this.joined = true;
+    this.batchLimiter.reset();
     this.pendingPass = { afterId: '0' };
     this.retryPendingAt = undefined;
     this.backgroundError = undefined;
@@ -277,7 +281,11 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
 
   /** Takes over entries idle for `claimIdleMs`, following the XAUTOCLAIM cursor. */
   private async claimStep(now: number): Promise<void> {
-    const { entries, scanComplete } = await this.groupReader.claimIdle(this.settings.claimIdleMs, this.batchSize);
+    const { entries, scanComplete } = await this.groupReader.claimIdle(
+      this.settings.claimIdleMs,
+      this.batchLimiter.nextCount(),
+    );
+    this.batchLimiter.record(entries);
     // A full page: more may be idle, claim on at the next step.
     this.nextClaimAt = scanComplete ? now + this.settings.claimIntervalMs : now;
     // A slow handler of this member's own (concurrency > 1) may have had its entries claimed back.
@@ -298,7 +306,8 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
       await Promise.allSettled([...this.inFlight]);
       return;
     }
-    const page = await this.groupReader.readPending(this.batchSize, pass.afterId);
+    const page = await this.groupReader.readPending(this.batchLimiter.nextCount(), pass.afterId);
+    this.batchLimiter.record(page.entries);
     this.pendingPass = page.nextAfterId === undefined ? undefined : { afterId: page.nextAfterId };
     if (page.entries.length === 0) {
       // Nothing of this member's is left pending: a run of failures is over.
@@ -323,9 +332,9 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
       this.settings.forgetIdleMs > 0 ? this.nextForgetAt : Infinity,
     );
     const blockMs = Math.max(1, Math.min(this.blockMs, dueAt - now));
-    const entries = await this.reader.watch(blockMs, (client) =>
-      this.groupReader.readNew(this.batchSize, blockMs, client),
-    );
+    const count = this.batchLimiter.nextCount();
+    const entries = await this.reader.watch(blockMs, (client) => this.groupReader.readNew(count, blockMs, client));
+    this.batchLimiter.record(entries);
     if (entries.length === 0) {
       // Pending first (carmine-streams): a quiet moment is the time for the backlog.
       if (this.retryPendingAt === undefined) this.pendingPass = { afterId: '0' };

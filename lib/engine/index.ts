@@ -28,6 +28,7 @@ export { RedstreamKeys } from './redstream-keys';
 export * from './redstream';
 export * from './redstream-shards';
 export type { StreamWorkerEvents } from './stream-worker';
+export type { SkippedRange } from './foreign-deletion-detector';
 export * from './trimmer';
 export { WORKER_DEFAULTS } from './worker-defaults';
 

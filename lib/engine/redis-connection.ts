@@ -67,6 +67,7 @@ export class RedisConnectionFactory {
   private readonly owned = new Set<RedisClient>();
   private closing?: Promise<void>;
   private readonly lastErrorLog = new WeakMap<RedisClient, number>();
+  private readonly reconnects = new WeakMap<RedisClient, number>();
 
   constructor(
     readonly connection: RedisConnection,
@@ -76,9 +77,23 @@ export class RedisConnectionFactory {
   /** The shared connection for non-blocking commands. */
   client(): RedisClient {
     if (!this.shared) {
-      this.shared = isRedisClient(this.connection) ? this.connection : this.create('shared');
+      if (isRedisClient(this.connection)) {
+        this.shared = this.connection;
+        this.countReconnects(this.shared);
+      } else {
+        this.shared = this.create('shared');
+      }
     }
     return this.shared;
+  }
+
+  /**
+   * How many times `client` (one of this factory's, or the supplied one) started to reconnect
+   * so far. ioredis re-sends the commands a lost connection left unanswered, so a command sent
+   * before a reconnect may have run twice: a caller compares the count before and after.
+   */
+  reconnectCount(client: RedisClient): number {
+    return this.reconnects.get(client) ?? 0;
   }
 
   /**
@@ -121,8 +136,13 @@ export class RedisConnectionFactory {
       client = new Redis({ ...OWNED_DEFAULTS, ...this.connection, ...overrides });
     }
     client.on('error', (error: Error) => this.logConnectionError(client, purpose, error));
+    this.countReconnects(client);
     this.owned.add(client);
     return client;
+  }
+
+  private countReconnects(client: RedisClient): void {
+    client.on('reconnecting', () => this.reconnects.set(client, this.reconnectCount(client) + 1));
   }
 
   // ioredis emits an error on every failed reconnect attempt; one line per connection every
@@ -153,13 +173,23 @@ function duplicate(client: RedisClient, overrides: RedisOptions): RedisClient {
 }
 
 async function quietly(client: RedisClient): Promise<void> {
+  const wasReady = client.status === 'ready';
   try {
     if (client.status === 'end') return;
-    if (client.status === 'ready') {
+    if (wasReady) {
       await withTimeout(client.quit(), 1_000, () => undefined);
     }
   } catch {
     // A connection that fails to say goodbye is closed below all the same.
   }
   client.disconnect();
+  // disconnect() only half-closes a socket that never became ready (a blackholed Redis
+  // accepts and never answers): it, and the timer ioredis runs for `socketTimeout` on the
+  // unanswered ready check, would keep the process alive ~10 s after close(). Nothing useful
+  // can come over it any more. (ioredis internals, hence the guarded access.)
+  if (!wasReady) {
+    const internals = client as unknown as { stream?: { destroy?: () => void }; socketTimeoutTimer?: NodeJS.Timeout };
+    internals.stream?.destroy?.();
+    if (internals.socketTimeoutTimer !== undefined) clearTimeout(internals.socketTimeoutTimer);
+  }
 }

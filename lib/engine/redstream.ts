@@ -16,6 +16,7 @@ import { consoleLogger, RedstreamContext, resolveLogger } from './redstream-cont
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import { RedstreamKeys, validateConsumerName, validateStreamName } from './redstream-keys';
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_REDIS_URL } from './redstream-defaults';
+import { RedstreamClosedError } from './errors';
 import { Trimmer } from './trimmer';
 import { withTimeout } from './with-timeout';
 
@@ -38,7 +39,7 @@ export class Redstream implements RedstreamContext {
   readonly logger: RedstreamLogger;
   private closing?: Promise<void>;
   /** Workers created here, stopped by `close()` before their connections go. */
-  private readonly workers = new Set<{ stop(): Promise<void> }>();
+  private readonly workers = new Set<{ retire(): Promise<void> }>();
 
   constructor(options: RedstreamOptions = {}) {
     this.logger = resolveLogger(options.logger, 'Redstream: logger', consoleLogger);
@@ -56,7 +57,7 @@ export class Redstream implements RedstreamContext {
   }
 
   consumer<TPayload extends object = RedstreamPayload>(options: ConsumerOptions<TPayload>): Consumer<TPayload> {
-    return this.track(new Consumer<TPayload>(this, options));
+    return this.track(() => new Consumer<TPayload>(this, options));
   }
 
   /**
@@ -66,15 +67,15 @@ export class Redstream implements RedstreamContext {
   groupConsumer<TPayload extends object = RedstreamPayload>(
     options: GroupConsumerOptions<TPayload>,
   ): GroupConsumer<TPayload> {
-    return this.track(new GroupConsumer<TPayload>(this, options));
+    return this.track(() => new GroupConsumer<TPayload>(this, options));
   }
 
   delayer(options: DelayerOptions): Delayer {
-    return this.track(new Delayer(this, options));
+    return this.track(() => new Delayer(this, options));
   }
 
   trimmer(options: TrimmerOptions): Trimmer {
-    return this.track(new Trimmer(this, options));
+    return this.track(() => new Trimmer(this, options));
   }
 
   /** Number of entries in a stream. */
@@ -147,7 +148,8 @@ export class Redstream implements RedstreamContext {
     // Stopping first matters during an outage: a worker whose connection was closed under it
     // while reconnecting would wait for ever on a command that never settles.
     this.closing ??= (async () => {
-      const stopped = Promise.all([...this.workers].map((worker) => worker.stop()));
+      // Retired, a worker's start() throws instead of working on closed connections.
+      const stopped = Promise.all([...this.workers].map((worker) => worker.retire()));
       await withTimeout(stopped, drainTimeoutMs, () => undefined);
       await this.connections.close();
     })();
@@ -158,7 +160,10 @@ export class Redstream implements RedstreamContext {
     return new DeadLetters(this.client, this.keys);
   }
 
-  private track<TWorker extends { stop(): Promise<void> }>(worker: TWorker): TWorker {
+  private track<TWorker extends { retire(): Promise<void> }>(create: () => TWorker): TWorker {
+    // Created after close(), it would open connections nothing closes.
+    if (this.closing) throw new RedstreamClosedError('Redstream: cannot create a worker after close()');
+    const worker = create();
     this.workers.add(worker);
     return worker;
   }

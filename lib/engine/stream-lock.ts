@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { RedisClient } from './redis-connection';
 import { scripts } from './scripts';
+import { withTimeout } from './with-timeout';
 
 /** Timing of a {@link StreamLock}. */
 export interface StreamLockTiming {
@@ -28,6 +29,9 @@ export class StreamLock {
   readonly ownerId = randomBytes(16).toString('hex');
   private leaseUntil = 0;
   private keepAlive?: NodeJS.Timeout;
+  private lastTickAt = 0;
+  /** The last time the keep-alive ran so late that the lease had run out meanwhile. */
+  private stall?: { gapMs: number; at: number };
 
   constructor(
     private readonly client: RedisClient,
@@ -68,15 +72,46 @@ export class StreamLock {
    */
   startKeepAlive(onLost: () => void, onError: (error: Error) => void): void {
     this.stopKeepAlive();
+    this.lastTickAt = performance.now();
     this.keepAlive = setInterval(() => {
-      this.refresh().then(
-        (held) => {
-          if (!held) onLost();
-        },
-        (error: Error) => onError(error),
-      );
+      this.noteTick();
+      this.refresh()
+        .then(
+          (held) => {
+            if (!held) onLost();
+          },
+          (error: Error) => onError(error),
+        )
+        // The callbacks do not throw (the worker's logger is guarded); should one, a timer's
+        // rejection must still not leave the process as an unhandled rejection.
+        .catch(() => undefined);
     }, this.timing.refreshMs);
     this.keepAlive.unref();
+  }
+
+  /**
+   * Why the lease ran out, when the keep-alive can tell: the event loop was blocked (long
+   * synchronous work, a GC pause) past the lock's ttl, so no refresh could be sent. Undefined
+   * when the keep-alive ran on time (then another instance or Redis took the lock).
+   */
+  describeLoss(): string | undefined {
+    const stall = this.stall;
+    if (!stall || performance.now() - stall.at > 2 * this.timing.ttlMs + this.timing.refreshMs) return undefined;
+    const blockedMs = Math.round(stall.gapMs - this.timing.refreshMs);
+    return (
+      `the event loop was blocked for about ${blockedMs} ms (the lock's keep-alive ran ${Math.round(stall.gapMs)} ms ` +
+      `after the one before), longer than the lock lives unrefreshed (lockTtlMs ${this.timing.ttlMs}): ` +
+      `raise lockTtlMs above ${blockedMs + this.timing.refreshMs} ms, or make the work between awaits shorter ` +
+      `(smaller maxBatchBytes or batchSize, no long synchronous handler code)`
+    );
+  }
+
+  private noteTick(): void {
+    const now = performance.now();
+    const gapMs = now - this.lastTickAt;
+    this.lastTickAt = now;
+    // On time, a tick comes every refreshMs while the lease lasts ttlMs from the last refresh.
+    if (now >= this.leaseUntil && gapMs > this.timing.refreshMs * 1.5) this.stall = { gapMs, at: now };
   }
 
   stopKeepAlive(): void {
@@ -84,17 +119,21 @@ export class StreamLock {
     this.keepAlive = undefined;
   }
 
-  /** Releases the lock if we own it and wakes a waiting standby. Never throws. */
+  /**
+   * Releases the lock if we own it and wakes a waiting standby. Never throws. Waits at most
+   * for the rest of the local lease (at least 100 ms): with Redis unreachable the lock expires
+   * by itself meanwhile, and a stop must not wait for a reply that will not come.
+   */
   async release(): Promise<void> {
     this.stopKeepAlive();
-    const held = this.leaseUntil > 0;
+    const leaseUntil = this.leaseUntil;
     this.leaseUntil = 0;
-    if (!held) return;
-    try {
-      await scripts.releaseLock.run(this.client, [this.key, this.notifyKey], [this.ownerId, this.timing.ttlMs]);
-    } catch {
+    if (leaseUntil === 0) return;
+    const released = scripts.releaseLock
+      .run(this.client, [this.key, this.notifyKey], [this.ownerId, this.timing.ttlMs])
       // Unreleased, the lock expires after its ttl: a slower hand-over, never a wrong one.
-    }
+      .catch(() => undefined);
+    await withTimeout(released, Math.max(100, leaseUntil - performance.now()), () => undefined);
   }
 
   /**

@@ -1,13 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
-import { RedstreamLockLostError } from './errors';
+import { BatchSizeLimiter } from './batch-size-limiter';
+import { RedstreamLockLostError, RedstreamOffsetError } from './errors';
 import type { ReadingWorkerOptions } from './interfaces/worker-options.interface';
 import { SingleOwnerLease } from './leases/single-owner-lease';
 import type { RawStreamEntry } from './message-parser';
 import type { RedisClient } from './redis-connection';
 import { RedstreamContext, resolveLogger } from './redstream-context';
 import { scripts } from './scripts';
+import { ForeignDeletionDetector, SkippedRange } from './foreign-deletion-detector';
+import { compareStreamIds, isStreamId } from './stream-id';
 import { StreamLock } from './stream-lock';
+import { readStreamPosition, StreamPosition } from './stream-position';
 import { resolveWorkerOptions, ResolvedWorkerOptions } from './worker-defaults';
 
 /** Events of a Consumer or Delayer, for observability and tests. */
@@ -20,6 +24,11 @@ export interface StreamWorkerEvents extends BackgroundWorkerEvents {
   rejected: [entries: { id: string; reason: string }[]];
   /** A Consumer with `deadLetter` moved entries that fail on their own to `<stream>.dead`. */
   deadLettered: [entries: { id: string; deadLetterId: string; error: string }[]];
+  /**
+   * Entries after the committed offset were deleted (XTRIM, XDEL) by someone else before this
+   * worker read them: they are skipped, never handled (Redis 7 only: older servers cannot tell).
+   */
+  skipped: [ranges: SkippedRange[]];
 }
 
 /** A read started ahead while the previous batch's commit was on its way (see `commit`). */
@@ -44,6 +53,11 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
   protected readonly offsetKey: string;
   protected offset = '0-0';
   private prefetched?: ReadAhead;
+  /** Bounds each read by `maxBatchBytes` as well as `batchSize`. */
+  private readonly batchLimiter: BatchSizeLimiter;
+  /** False for a worker whose stream others delete from by design (the Delayer's delay stream). */
+  protected reportsForeignDeletions = true;
+  private readonly deletions: ForeignDeletionDetector;
 
   protected constructor(
     protected readonly context: RedstreamContext,
@@ -75,6 +89,11 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     this.lock = lock;
     this.streamKey = context.keys.stream(readStream);
     this.offsetKey = context.keys.offset(readStream, name);
+    this.batchLimiter = new BatchSizeLimiter(resolved.batchSize, resolved.maxBatchBytes);
+    this.deletions = new ForeignDeletionDetector(
+      () => readStreamPosition(this.client, this.streamKey),
+      (range, firstLeft) => this.reportSkipped(range, firstLeft),
+    );
   }
 
   /** The offset this instance works from (meaningful while active). */
@@ -88,6 +107,7 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
   /** Commits `offset` fenced by the lock: a stale owner gets RedstreamLockLostError instead. */
   protected async commit(offset: string, count: number): Promise<void> {
     const sentAt = performance.now();
+    const reconnects = this.context.connections.reconnectCount(this.client);
     this.prefetchAfter(offset);
     const committed = await scripts.commitOffset.run(
       this.client,
@@ -96,10 +116,30 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     );
     if (committed !== 1) {
       this.lock.markLost();
-      throw new RedstreamLockLostError(`${this.label} lost its lock before committing ${offset}; not committed`);
+      throw new RedstreamLockLostError(
+        this.refusedWriteMessage(
+          `${this.label} lost its lock before committing ${offset}`,
+          reconnects,
+          'not committed',
+          'it may not have been committed, or a first copy may have been',
+        ),
+      );
     }
     this.lock.confirmedAt(sentAt);
     this.advance(offset, count);
+  }
+
+  /**
+   * The message for a fenced write the lock refused: `what`, then `outcome` (`not committed`),
+   * or `uncertain` when the connection reconnected since `reconnectsBefore`: ioredis re-sends
+   * unanswered commands, and a first copy may have been applied while the lock was still ours.
+   * Ends with why the lock was lost when the lease can tell (a blocked event loop).
+   */
+  protected refusedWriteMessage(what: string, reconnectsBefore: number, outcome: string, uncertain: string): string {
+    const reconnected = this.context.connections.reconnectCount(this.client) !== reconnectsBefore;
+    return this.lockLostMessage(
+      `${what}; ${reconnected ? `a reconnect happened meanwhile (ioredis re-sends unanswered commands): ${uncertain}` : outcome}`,
+    );
   }
 
   /** Records an offset that a fenced script of the subclass committed. */
@@ -117,7 +157,49 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     // Registration first: a trimmer then either sees this consumer (and waits for its
     // offset) or trimmed before the offset is read, never in between.
     await this.onActivated();
-    this.offset = (await this.client.get(this.offsetKey)) ?? '0-0';
+    this.batchLimiter.reset();
+    const committed = await this.client.get(this.offsetKey);
+    const position = await this.validateOffset(committed);
+    this.offset = committed ?? '0-0';
+    if (this.reportsForeignDeletions) this.deletions.activated(this.offset, committed !== null, position);
+  }
+
+  /**
+   * Refuses to work from an offset that is not a stream id, or that lies beyond the stream's
+   * last generated id (everything added until the stream caught up would be skipped): the
+   * worker stays stalled, retried and logged with backoff, until the key is fixed.
+   */
+  private async validateOffset(committed: string | null): Promise<StreamPosition | null> {
+    const key = this.offsetKey;
+    const fix = `SET it to the id of the last entry handled, or DEL it to read the stream from its beginning`;
+    if (committed !== null && !isStreamId(committed)) {
+      throw new RedstreamOffsetError(
+        `${this.label}: the committed offset in ${key} is ${JSON.stringify(committed)}, not a stream id ` +
+          `(<ms>-<seq>); not reading until it is fixed: ${fix}`,
+        key,
+        committed,
+      );
+    }
+    const position = await readStreamPosition(this.client, this.streamKey);
+    if (committed !== null && position && compareStreamIds(committed, position.lastGeneratedId) > 0) {
+      throw new RedstreamOffsetError(
+        `${this.label}: the committed offset in ${key} is ${committed}, beyond the last id the stream ever ` +
+          `generated (${position.lastGeneratedId}): entries added until the stream got there would be skipped; ` +
+          `not reading until it is fixed: ${fix} (${position.lastGeneratedId} if everything was handled)`,
+        key,
+        committed,
+      );
+    }
+    return position;
+  }
+
+  private reportSkipped(range: SkippedRange, firstLeft: string | undefined): void {
+    this.logger.warn(
+      `${this.label}: entries after the committed offset ${range.from} and before ${range.to} were deleted ` +
+        `by someone else (XTRIM, XDEL) before they were read: ${range.estimatedCount} entries skipped, never handled ` +
+        `(the first entry left is ${firstLeft ?? 'none: the stream is empty'})`,
+    );
+    this.emit('skipped', [range]);
   }
 
   protected override announceActive(): void {
@@ -128,7 +210,9 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
   protected override async step(): Promise<void> {
     const entries = await this.nextBatch();
     if (this.isStopping || entries === null || entries.length === 0) return;
+    if (this.reportsForeignDeletions) await this.deletions.beforeBatch(this.offset, entries[0][0]);
     await this.processBatch(entries);
+    if (this.offset === entries[entries.length - 1][0]) this.deletions.afterBatch(entries.length);
   }
 
   /** Drops an unused read ahead; one still blocking would hold up the reader's connection. */
@@ -164,12 +248,18 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     return this.readAfter(this.offset);
   }
 
-  /** XREAD COUNT batchSize BLOCK blockMs after `offset` on the watched connection; null when nothing arrived. */
+  /**
+   * XREAD BLOCK blockMs after `offset` on the watched connection, at most `batchSize` entries
+   * and about `maxBatchBytes`; null when nothing arrived.
+   */
   private async readAfter(offset: string): Promise<RawStreamEntry[] | null> {
-    const { batchSize, blockMs } = this.options;
+    const { blockMs } = this.options;
+    const count = this.batchLimiter.nextCount();
     const reply = (await this.reader.watch(blockMs, (client) =>
-      client.xread('COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', this.streamKey, offset),
+      client.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.streamKey, offset),
     )) as [string, RawStreamEntry[]][] | null;
-    return reply?.[0]?.[1] ?? null;
+    const entries = reply?.[0]?.[1] ?? null;
+    this.batchLimiter.record(entries);
+    return entries;
   }
 }

@@ -125,7 +125,7 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
 
   /** Runs `trimOnce()` every interval, then sleeps; `start()` and `stop()` as for every worker. */
   protected override async step(): Promise<void> {
-    await this.trimOnce();
+    await this.untilStopped(this.trimOnce());
     await this.sleep(this.intervalMs);
   }
 

@@ -9,6 +9,7 @@ export const WORKER_DEFAULTS = {
   backoffInitialMs: 200,
   backoffMaxMs: 30_000,
   batchSize: 1_000,
+  maxBatchBytes: 8 * 1024 * 1024,
   blockMs: 5_000,
   readGraceMs: 5_000,
 } as const;

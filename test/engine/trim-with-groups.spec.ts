@@ -97,9 +97,18 @@ describe('trimming a stream read by consumer groups (trim-with-groups.lua)', () 
     expect(await trim(['indexer'], ['search', 'reports'])).toEqual({ trimmed: 5 });
   });
 
-  it('trims nothing without any reader, and never beyond the last entry', async () => {
+  it('trims nothing without any reader, nor on an offset beyond the last id the stream generated', async () => {
     expect(await trim()).toEqual({ trimmed: 0 });
-    await commit('indexer', '99999999999999-0'); // set by hand, far in the future
+    // Set by hand, far in the future: its consumer stalls on it (RedstreamOffsetError), and
+    // what it has not handled must stay until the key is fixed.
+    await commit('indexer', '99999999999999-0');
+    await expect(trim(['indexer'])).rejects.toThrow(
+      new RegExp(
+        `offset in ${keys.offset(stream, 'indexer')} \\(99999999999999-0\\) is beyond the last id the stream generated \\(${ids[9]}\\); not trimming`,
+      ),
+    );
+    expect(await remaining()).toEqual(ids);
+    await commit('indexer', ids[9]);
     expect(await trim(['indexer'])).toEqual({ trimmed: 10 });
     // The key stays with its last id: new entries never get ids below the committed ones.
     const info = (await redis.xinfo('STREAM', streamKey())) as unknown[];

@@ -74,7 +74,7 @@ const CASES: ScriptCase[] = [
     script: scripts.trimCommitted,
     operation: 'trim',
     denied: 'XTRIM',
-    line: 59,
+    line: 78,
     prepare: async (admin, ns) => {
       await admin.xadd(`${ns}:redstream:stream:products`, '1-0', 'payload', '{}');
       await admin.sadd(`${ns}:redstream:consumers:products`, 'indexer');

@@ -59,6 +59,12 @@ export interface GroupConsumerOptions<TPayload extends object> {
   concurrency?: number;
   /** Most entries read (and handed over) at once. Default 1000. */
   batchSize?: number;
+  /**
+   * About the most field data (in characters) read and handed over at once, as for offset
+   * consumers: each read's COUNT follows the entry sizes seen before it, the first asks for
+   * 10, and an entry larger than this still goes through alone. Default 8 MiB.
+   */
+  maxBatchBytes?: number;
   /** XREADGROUP BLOCK time in ms. Default 5000. `stop()` does not wait for it. */
   blockMs?: number;
   /** First retry delay after a failure (a handler throw, Redis down), in ms. Default 200. */

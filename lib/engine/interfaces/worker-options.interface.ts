@@ -23,6 +23,15 @@ export interface WorkerOptions {
 export interface ReadingWorkerOptions extends WorkerOptions {
   /** Most entries read (and handed over) at once. Default 1000 (the gem's). */
   batchSize?: number;
+  /**
+   * About the most field data (in characters of the ids, field names and values) read and
+   * handed over at once. Default 8 MiB. The COUNT of each read follows the entry sizes seen
+   * in the read before it (what fits at their average size, at most `batchSize`); the first
+   * read after becoming active, when nothing is known, asks for 10 entries. An entry larger
+   * than this still goes through, alone. Keeps memory and the synchronous parsing of a batch
+   * bounded (a blocked event loop cannot refresh the lock).
+   */
+  maxBatchBytes?: number;
   /** XREAD BLOCK time in ms. Default 5000. `stop()` does not wait for it. */
   blockMs?: number;
   /**

@@ -44,6 +44,10 @@ export class SingleOwnerLease implements WorkerLease {
     await this.reader.watch(this.standbyPollMs, (client) => this.lock.waitForRelease(client, this.standbyPollMs));
   }
 
+  describeLoss(): string | undefined {
+    return this.lock.describeLoss();
+  }
+
   release(): Promise<void> {
     return this.lock.release();
   }

@@ -33,6 +33,11 @@ export interface WorkerLease {
    * when `signal` aborts or the worker's blocking reader is interrupted.
    */
   waitForTurn(signal: AbortSignal): Promise<void>;
+  /**
+   * Why the lease was lost, when the lease can tell from this process (e.g. the event loop
+   * was blocked past its ttl); undefined otherwise. Appended to the standby and lock-lost lines.
+   */
+  describeLoss?(): string | undefined;
   /** Gives the lease up if held (waking a waiting instance). Never throws. */
   release(): Promise<void>;
 }

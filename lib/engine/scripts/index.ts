@@ -69,4 +69,5 @@ export const scripts = {
   deadLetterEntry: new LuaScript('dead-letter-entry', 'dead-lettering an entry'),
   replayDeadLetter: new LuaScript('replay-dead-letter', 'replaying a dead letter'),
   trimWithGroups: new LuaScript('trim-with-groups', 'trim (with consumer groups)'),
+  streamPosition: new LuaScript('stream-position', 'stream position read (XINFO STREAM)'),
 };

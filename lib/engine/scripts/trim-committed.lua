@@ -5,7 +5,9 @@
 -- consumers ARGV[1..n-2]. Returns the number of deleted entries; -1 when some consumer has
 -- no offset; -2 when the registry names a consumer missing from ARGV (it registered after
 -- the caller read the registry: read it again and retry), so that no registered consumer is
--- ever overlooked.
+-- ever overlooked. An offset that is not a stream id, or lies beyond the stream's last generated
+-- id (tampered with: its consumer stalls on it), is an error and nothing is trimmed, so the
+-- entries that consumer has not handled stay.
 local given = {}
 for i = 1, #ARGV do
   given[ARGV[i]] = true
@@ -32,6 +34,17 @@ local function canonical(digits)
   return stripped
 end
 
+local last_ms, last_seq
+local info = {}
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  info = redis.call('XINFO', 'STREAM', KEYS[1])
+end
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then
+    last_ms, last_seq = string.match(info[i + 1], '^(%d+)-(%d+)$')
+  end
+end
+
 local min_ms, min_seq
 for i = 3, #KEYS do
   local offset = redis.call('GET', KEYS[i])
@@ -46,6 +59,12 @@ for i = 3, #KEYS do
     return redis.error_reply('invalid offset in ' .. KEYS[i] .. ': ' .. offset)
   end
   ms, seq = canonical(ms), canonical(seq)
+  if last_ms and (less(last_ms, ms) or (last_ms == ms and less(last_seq, seq))) then
+    return redis.error_reply(
+      'offset in ' .. KEYS[i] .. ' (' .. offset .. ') is beyond the last id the stream generated ('
+        .. last_ms .. '-' .. last_seq .. '); not trimming'
+    )
+  end
   if not min_ms or less(ms, min_ms) or (ms == min_ms and less(seq, min_seq)) then
     min_ms, min_seq = ms, seq
   end

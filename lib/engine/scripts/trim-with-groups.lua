@@ -66,6 +66,7 @@ local function consider(id, deletable)
   end
 end
 
+local offsets = {}
 for i = 3, #KEYS do
   local offset = redis.call('GET', KEYS[i])
   if not offset then
@@ -75,6 +76,7 @@ for i = 3, #KEYS do
   if not id then
     return err
   end
+  offsets[#offsets + 1] = { id, KEYS[i], offset }
   consider(id, true)
 end
 
@@ -110,7 +112,17 @@ end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 for i = 1, #info, 2 do
   if info[i] == 'last-generated-id' then
-    consider(parse(info[i + 1], 'stream'), true)
+    local last = parse(info[i + 1], 'stream')
+    -- An offset beyond it was tampered with (its consumer stalls on it): keep everything.
+    for _, offset in ipairs(offsets) do
+      if less(last, offset[1]) then
+        return redis.error_reply(
+          'offset in ' .. offset[2] .. ' (' .. offset[3] .. ') is beyond the last id the stream generated ('
+            .. info[i + 1] .. '); not trimming'
+        )
+      end
+    end
+    consider(last, true)
   end
 end
 
