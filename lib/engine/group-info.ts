@@ -3,6 +3,7 @@ import type { RedisClient } from './redis-connection';
 import type { RedstreamKeys } from './redstream-keys';
 import { validateGroupName, validateStreamName } from './redstream-keys';
 import { scripts } from './scripts';
+import { countRange } from './stream-count';
 import { streamIdTimestamp } from './stream-id';
 
 /** One member of a consumer group. */
@@ -53,8 +54,6 @@ function recordOf(flat: readonly (string | number | null)[]): FlatRecord {
   for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = flat[i + 1];
   return record;
 }
-
-const COUNT_PAGE = 10_000;
 
 /** How many entries {@link groupInfo} reads at most to count a lag Redis cannot tell. */
 export const DEFAULT_MAX_LAG_COUNT = 100_000;
@@ -115,23 +114,12 @@ export async function groupInfo(
   return info;
 }
 
-/** Counts the entries with ids above `afterId`, page by page, up to `max`. */
 async function countAfter(
   client: RedisClient,
   streamKey: string,
   afterId: string,
   max: number,
 ): Promise<Pick<GroupInfo, 'lag' | 'lagSource'>> {
-  let count = 0;
-  let start = `(${afterId}`;
-  for (;;) {
-    // One beyond `max` tells whether there are more than `max`.
-    const pageSize = Math.min(COUNT_PAGE, max + 1 - count);
-    // Only the ids matter, but XRANGE has no way to leave the fields out.
-    const page = (await client.xrange(streamKey, start, '+', 'COUNT', pageSize)) as [string, string[]][];
-    count += page.length;
-    if (count > max) return { lag: max, lagSource: 'at-least' };
-    if (page.length < pageSize) return { lag: count, lagSource: 'counted' };
-    start = `(${page[page.length - 1][0]}`;
-  }
+  const { count, complete } = await countRange(client, streamKey, `(${afterId}`, '+', max);
+  return { lag: count, lagSource: complete ? 'counted' : 'at-least' };
 }
