@@ -31,6 +31,7 @@ export * from './redstream-shards';
 export { DEFAULT_LAG_MAX_COUNT } from './stream-lag';
 export type { StreamWorkerEvents } from './stream-worker';
 export type { SkippedRange } from './foreign-deletion-detector';
+export type { WorkerRecovery, WorkerStall } from './stall-watch';
 export * from './trimmer';
 export { WORKER_DEFAULTS } from './worker-defaults';
 
