@@ -275,7 +275,7 @@ describe('stalled workers', () => {
   it('a delayer whose loop keeps failing (its delay stream is not a stream) is stalled, and recovers', async () => {
     const delayKey = redstream.keys.delayStream('products');
     await admin.set(delayKey, 'not a stream');
-    const delayer = redstream.delayer({ stream: 'products', delay: 1, ...fast });
+    const delayer = redstream.delayer({ stream: 'products', delay: 1, ...fast, blockMs: 200 });
     workers.push(delayer);
     const events = watch(delayer);
     delayer.start();
