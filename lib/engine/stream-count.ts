@@ -1,4 +1,5 @@
 import type { RedisClient } from './redis-connection';
+import { scripts } from './scripts';
 
 /** Ids read per XRANGE while counting: large enough for few round trips, small enough not to block Redis long. */
 const COUNT_PAGE = 10_000;
@@ -12,8 +13,8 @@ export interface RangeCount {
 
 /**
  * Counts the entries of `streamKey` from `start` to `end` (XRANGE bounds, `(` for exclusive),
- * page by page, reading at most `max + 1` of them; also returns the first id met. Redis has no
- * rank operation on streams: this is O(count) in Redis time and transfer, hence the bound.
+ * page by page (in a script: no entry travels), at most `max + 1` of them; also returns the
+ * first id met. Redis has no rank operation on streams: this is O(count), hence the bound.
  */
 export async function countRange(
   client: RedisClient,
@@ -28,12 +29,15 @@ export async function countRange(
   for (;;) {
     // One beyond `max` tells whether there are more than `max`.
     const pageSize = Math.min(COUNT_PAGE, max + 1 - count);
-    // Only the ids matter, but XRANGE has no way to leave the fields out.
-    const page = (await client.xrange(streamKey, from, end, 'COUNT', pageSize)) as [string, string[]][];
-    if (firstId === undefined && page.length > 0) firstId = page[0][0];
-    count += page.length;
+    const [pageCount, pageFirst, pageLast] = (await scripts.countRange.run(
+      client,
+      [streamKey],
+      [from, end, pageSize],
+    )) as [number, string, string];
+    if (firstId === undefined && pageCount > 0) firstId = pageFirst;
+    count += pageCount;
     if (count > max) return { count: max, complete: false, firstId };
-    if (page.length < pageSize) return { count, complete: true, firstId };
-    from = `(${page[page.length - 1][0]}`;
+    if (pageCount < pageSize) return { count, complete: true, firstId };
+    from = `(${pageLast}`;
   }
 }

@@ -150,6 +150,21 @@ describe('lag', () => {
       await admin.xreadgroup('GROUP', 'search', 'm1', 'STREAMS', streamKey(), '>');
       expect(await redstream.groupLag('products', 'search')).toMatchObject({ entries: 0, oldestAgeMs: 0, pending: 9 });
     });
+    it('counts (or estimates) a lag Redis cannot tell, as for an offset consumer', async () => {
+      const ids = await writeEntries(10);
+      // Created in the middle, the group's lag is unknown to Redis.
+      await admin.xgroup('CREATE', streamKey(), 'search', ids[3]);
+      expect(await redstream.groupLag('products', 'search')).toMatchObject({ entries: 6, exact: true });
+      expect(await redstream.groupLag('products', 'search', { maxCount: 5 })).toMatchObject({
+        entries: 6,
+        exact: true,
+      });
+      const estimated = (await redstream.groupLag('products', 'search', { maxCount: 2 }))!;
+      expect(estimated).toMatchObject({ exact: false, entriesAtLeast: 3, entriesAtMost: 7 });
+      expect(estimated.entries).toBeGreaterThanOrEqual(3);
+      expect(estimated.entries).toBeLessThanOrEqual(7);
+      expect(estimated.oldestAgeMs).toBeLessThan(30_000);
+    });
   });
 
   describe("of the Delayer's backlog", () => {
