@@ -345,8 +345,8 @@ export abstract class BackgroundWorker<
       await this.lease.release();
       await this.reader.close();
       this.active = false;
-      this.stallWatch.pause();
     } finally {
+      this.stallWatch.pause();
       this.running = undefined;
       this.shuttingDown = false;
       if (this.wanted === 'running') this.launch();
