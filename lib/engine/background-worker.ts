@@ -5,7 +5,9 @@ import { BlockingReader } from './blocking-reader';
 import { RedstreamClosedError, RedstreamLockLostError } from './errors';
 import { asError, describeFailure, FailureReporter } from './failure-reporter';
 import { guardLogger } from './guarded-logger';
+import { StallWatch, WorkerRecovery, WorkerStall } from './stall-watch';
 import { withTimeout } from './with-timeout';
+import { WORKER_DEFAULTS } from './worker-defaults';
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import type { WorkerLease } from './leases/worker-lease.interface';
 import type { RedisConnectionFactory } from './redis-connection';
@@ -16,6 +18,13 @@ export interface BackgroundWorkerEvents {
   standby: [reason: string];
   /** Something failed and will be retried after `retryInMs`. */
   failed: [error: Error, retryInMs: number];
+  /**
+   * The same batch (or the loop itself: Redis unreachable) has failed in a row for
+   * `stalledAfterMs`; emitted once, `recovered` follows on the next success.
+   */
+  stalled: [stall: WorkerStall];
+  /** A stalled worker succeeded again. */
+  recovered: [recovery: WorkerRecovery];
 }
 
 /** What a {@link BackgroundWorker} is built from. */
@@ -26,7 +35,7 @@ export interface BackgroundWorkerSetup {
   /** Where the worker's blocking connection comes from. */
   connections: RedisConnectionFactory;
   /** First and largest retry delay, and the blocking reader's watchdog grace, in ms. */
-  timing: { backoffInitialMs: number; backoffMaxMs: number; readGraceMs: number };
+  timing: { backoffInitialMs: number; backoffMaxMs: number; readGraceMs: number; stalledAfterMs?: number };
   /** Builds the lease; it may wait for its turn on the worker's blocking reader. */
   lease: (reader: BlockingReader) => WorkerLease;
 }
@@ -58,6 +67,7 @@ export abstract class BackgroundWorker<
   protected readonly reader: BlockingReader;
   private readonly backoff: Backoff;
   private readonly failures: FailureReporter;
+  private readonly stallWatch: StallWatch;
   private wanted: 'running' | 'stopped' = 'stopped';
   private stopRequested = false;
   private abort = new AbortController();
@@ -79,7 +89,34 @@ export abstract class BackgroundWorker<
     this.reader = new BlockingReader(setup.connections, setup.label, setup.timing.readGraceMs);
     this.lease = setup.lease(this.reader);
     this.backoff = new Backoff({ initialMs: setup.timing.backoffInitialMs, maxMs: setup.timing.backoffMaxMs });
-    this.failures = new FailureReporter(this.logger, setup.label);
+    this.stallWatch = new StallWatch(
+      setup.timing.stalledAfterMs ?? WORKER_DEFAULTS.stalledAfterMs,
+      (stall) => {
+        this.logger.error(
+          `${this.label}: stalled: failing since ${stall.failingSince.toISOString()} ` +
+            `(${stall.attempts} attempts): ${stall.error.message}`,
+        );
+        this.emitBase('stalled', stall);
+      },
+      (recovery) => {
+        this.logger.log(`${this.label}: recovered after failing for ${recovery.failedForMs} ms`);
+        this.emitBase('recovered', recovery);
+      },
+    );
+    this.failures = this.failureReporter();
+  }
+
+  /**
+   * True while the same batch (or the loop: Redis unreachable) has been failing for
+   * `stalledAfterMs` or longer; false again on the next success, or when stopped.
+   */
+  get isStalled(): boolean {
+    return this.stallWatch.isStalled;
+  }
+
+  /** While stalled: when the failures that stalled it began. */
+  get stalledSince(): Date | undefined {
+    return this.stallWatch.stalledSince;
   }
 
   /** True while this instance holds its lease and works; false on standby or stopped. */
@@ -145,6 +182,11 @@ export abstract class BackgroundWorker<
       this.reportListenerFailure(String(eventName), error);
       return true;
     }
+  }
+
+  /** A FailureReporter for a run of failures of the worker (its handler's), feeding `isStalled`. */
+  protected failureReporter(): FailureReporter {
+    return new FailureReporter(this.logger, this.label, Date.now, this.stallWatch);
   }
 
   /** One unit of work while the lease is held: read and handle a batch, trim once... */
@@ -249,6 +291,7 @@ export abstract class BackgroundWorker<
     this.stopped = undefined;
     this.stopRequested = false;
     this.abort = new AbortController();
+    this.stallWatch.resume();
     this.running = this.loopUntilStopped();
   }
 
@@ -303,6 +346,7 @@ export abstract class BackgroundWorker<
       await this.reader.close();
       this.active = false;
     } finally {
+      this.stallWatch.pause();
       this.running = undefined;
       this.shuttingDown = false;
       if (this.wanted === 'running') this.launch();

@@ -44,7 +44,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     this.handler = options.handler;
     this.handlerTimeoutMs = options.handlerTimeoutMs;
     this.handlerBackoff = new Backoff({ initialMs: this.options.backoffInitialMs, maxMs: this.options.backoffMaxMs });
-    this.handlerFailures = new FailureReporter(this.logger, label);
+    this.handlerFailures = this.failureReporter();
     if (afterAttempts !== undefined) {
       const run = new ConsumerDeadLettering(
         new DeadLetters(this.client, context.keys),

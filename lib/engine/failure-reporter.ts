@@ -1,4 +1,5 @@
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
+import type { StallWatch } from './stall-watch';
 
 /** Consecutive failure counts after which a summary line is logged (then at least once a minute). */
 const SUMMARY_AT = [10, 100, 1_000, 10_000, 100_000, 1_000_000];
@@ -43,6 +44,8 @@ export class FailureReporter {
     /** Prefix of every line, e.g. `Consumer products:indexer`. */
     private readonly label: string,
     private readonly now: () => number = Date.now,
+    /** Told of every failure and of the success that ends a run: the worker's stalled state. */
+    private readonly stallWatch?: StallWatch,
   ) {}
 
   /** Failures in a row so far. */
@@ -68,6 +71,7 @@ export class FailureReporter {
     if (key !== this.lastKey && stack !== undefined) this.logger.error(line, stack);
     else this.logger.error(line);
     this.lastKey = key;
+    this.stallWatch?.failing(this, this.since, this.failures, asError(error));
     if (SUMMARY_AT.includes(this.failures) || now - this.lastSummaryAt >= SUMMARY_EVERY_MS) {
       this.lastSummaryAt = now;
       this.logger.error(
@@ -81,5 +85,6 @@ export class FailureReporter {
     if (this.failures === 0) return;
     this.failures = 0;
     this.lastKey = undefined;
+    this.stallWatch?.ended(this);
   }
 }

@@ -205,6 +205,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
         backoffInitialMs: options.backoffInitialMs,
         backoffMaxMs: options.backoffMaxMs,
         readGraceMs: options.readGraceMs,
+        stalledAfterMs: options.stalledAfterMs,
       },
       label,
     );
@@ -224,7 +225,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     this.groupReader = new GroupReader(this.client, target, logger, label, this.membership);
     this.deadLetters = new DeadLetters(this.client, context.keys);
     this.retryBackoff = new Backoff({ initialMs: timing.backoffInitialMs, maxMs: timing.backoffMaxMs });
-    this.handlerFailures = new FailureReporter(logger, label);
+    this.handlerFailures = this.failureReporter();
   }
 
   /** The options in effect, defaults filled in. */

@@ -3,6 +3,7 @@ import type { RedisClient } from './redis-connection';
 import type { RedstreamKeys } from './redstream-keys';
 import { validateGroupName, validateStreamName } from './redstream-keys';
 import { scripts } from './scripts';
+import { countRange } from './stream-count';
 import { streamIdTimestamp } from './stream-id';
 
 /** One member of a consumer group. */
@@ -24,8 +25,9 @@ export interface GroupInfo {
   /**
    * `'redis'`: Redis's own `lag` (O(1)). `'counted'`: Redis could not tell (entries were
    * deleted in the range, or the group was moved by hand), so the entries after the
-   * last-delivered id were read and counted: about 0.9 s per 100 000 entries (measured on a
-   * loaded 2-core machine). `'at-least'`: counting stopped at `maxLagCount`; the lag is larger.
+   * last-delivered id were counted inside Redis: about 0.26 s per 100 000 entries (measured
+   * on a 2-core machine under a load average of 4). `'at-least'`: counting stopped at
+   * `maxLagCount`; the lag is larger.
    */
   lagSource: 'redis' | 'counted' | 'at-least';
   /** The id of the last entry delivered to the group. */
@@ -53,8 +55,6 @@ function recordOf(flat: readonly (string | number | null)[]): FlatRecord {
   for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = flat[i + 1];
   return record;
 }
-
-const COUNT_PAGE = 10_000;
 
 /** How many entries {@link groupInfo} reads at most to count a lag Redis cannot tell. */
 export const DEFAULT_MAX_LAG_COUNT = 100_000;
@@ -115,23 +115,12 @@ export async function groupInfo(
   return info;
 }
 
-/** Counts the entries with ids above `afterId`, page by page, up to `max`. */
 async function countAfter(
   client: RedisClient,
   streamKey: string,
   afterId: string,
   max: number,
 ): Promise<Pick<GroupInfo, 'lag' | 'lagSource'>> {
-  let count = 0;
-  let start = `(${afterId}`;
-  for (;;) {
-    // One beyond `max` tells whether there are more than `max`.
-    const pageSize = Math.min(COUNT_PAGE, max + 1 - count);
-    // Only the ids matter, but XRANGE has no way to leave the fields out.
-    const page = (await client.xrange(streamKey, start, '+', 'COUNT', pageSize)) as [string, string[]][];
-    count += page.length;
-    if (count > max) return { lag: max, lagSource: 'at-least' };
-    if (page.length < pageSize) return { lag: count, lagSource: 'counted' };
-    start = `(${page[page.length - 1][0]}`;
-  }
+  const { count, complete } = await countRange(client, streamKey, `(${afterId}`, '+', max);
+  return { lag: count, lagSource: complete ? 'counted' : 'at-least' };
 }

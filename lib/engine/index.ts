@@ -14,6 +14,7 @@ export type { GroupStartAt } from './group-membership';
 export * from './interfaces/consumer-options.interface';
 export * from './interfaces/group-consumer-options.interface';
 export * from './interfaces/delayer-options.interface';
+export * from './interfaces/lag.interface';
 export * from './interfaces/producer-options.interface';
 export * from './interfaces/redstream-logger.interface';
 export * from './interfaces/redstream-message.interface';
@@ -27,8 +28,10 @@ export { consoleLogger, silentLogger } from './redstream-context';
 export { RedstreamKeys } from './redstream-keys';
 export * from './redstream';
 export * from './redstream-shards';
+export { DEFAULT_LAG_MAX_COUNT } from './stream-lag';
 export type { StreamWorkerEvents } from './stream-worker';
 export type { SkippedRange } from './foreign-deletion-detector';
+export type { WorkerRecovery, WorkerStall } from './stall-watch';
 export * from './trimmer';
 export { WORKER_DEFAULTS } from './worker-defaults';
 

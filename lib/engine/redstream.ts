@@ -6,6 +6,7 @@ import { GroupInfo, groupInfo } from './group-info';
 import type { GroupConsumerOptions } from './interfaces/group-consumer-options.interface';
 import type { ConsumerOptions } from './interfaces/consumer-options.interface';
 import type { DelayerOptions } from './interfaces/delayer-options.interface';
+import type { ConsumerLag, DelayBacklog, GroupLag, LagOptions } from './interfaces/lag.interface';
 import type { ProducerOptions } from './interfaces/producer-options.interface';
 import type { RedstreamPayload } from './interfaces/redstream-message.interface';
 import type { RedstreamOptions } from './interfaces/redstream-options.interface';
@@ -17,6 +18,7 @@ import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import { RedstreamKeys, validateConsumerName, validateStreamName } from './redstream-keys';
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_REDIS_URL } from './redstream-defaults';
 import { RedstreamClosedError } from './errors';
+import { StreamLagReader } from './stream-lag';
 import { Trimmer } from './trimmer';
 import { withTimeout } from './with-timeout';
 
@@ -137,6 +139,31 @@ export class Redstream implements RedstreamContext {
   }
 
   /**
+   * How far offset consumer `consumer` of `stream` is behind: the entries after its committed
+   * offset (a count) and the age of the oldest of them, from Redis alone. O(1) when the offset
+   * is before the stream's first entry or at its end; otherwise the entries after it are
+   * counted, and beyond `maxCount` (default 10000) each side estimated (`exact: false`). See
+   * the README's "Lag" for the measured cost.
+   */
+  lag(stream: string, consumer: string, options?: LagOptions): Promise<ConsumerLag> {
+    return this.lagReader().consumerLag(stream, consumer, options);
+  }
+
+  /**
+   * How far consumer group `group` of `stream` is behind: entries not delivered to any member
+   * yet (Redis's own `lag`, O(1), or counted as for `lag`), the age of the oldest of them, and
+   * the pending entries; undefined when the stream or the group does not exist.
+   */
+  groupLag(stream: string, group: string, options?: LagOptions): Promise<GroupLag | undefined> {
+    return this.lagReader().groupLag(stream, group, options);
+  }
+
+  /** The Delayer's backlog of `stream`: delay messages waiting in `<stream>.delay` and the oldest one's age. O(1). */
+  delayBacklog(stream: string): Promise<DelayBacklog> {
+    return this.lagReader().delayBacklog(stream);
+  }
+
+  /**
    * Stops every consumer, group consumer, delayer and trimmer created here (as their `stop()` does: a batch in
    * flight finishes and commits), then closes the connections this instance opened; a
    * supplied client stays open. Waits at most `drainTimeoutMs` (default 10 s) for the
@@ -154,6 +181,10 @@ export class Redstream implements RedstreamContext {
       await this.connections.close();
     })();
     return this.closing;
+  }
+
+  private lagReader(): StreamLagReader {
+    return new StreamLagReader(this.client, this.keys);
   }
 
   private deadLetterStore(): DeadLetters {

@@ -12,6 +12,7 @@ export const WORKER_DEFAULTS = {
   maxBatchBytes: 8 * 1024 * 1024,
   blockMs: 5_000,
   readGraceMs: 5_000,
+  stalledAfterMs: 60_000,
 } as const;
 
 export type ResolvedWorkerOptions = { -readonly [K in keyof typeof WORKER_DEFAULTS]: number };

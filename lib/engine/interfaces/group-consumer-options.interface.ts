@@ -81,6 +81,12 @@ export interface GroupConsumerOptions<TPayload extends object> {
    * not cancelled: JavaScript cannot). Default: no timeout.
    */
   handlerTimeoutMs?: number;
+  /**
+   * A member whose handler has kept failing (or whose loop could not reach Redis) for this
+   * many ms counts as stalled: `isStalled`, `stalledSince`, a `stalled` event once and
+   * `recovered` on the next success. Default 60000.
+   */
+  stalledAfterMs?: number;
   /** Overrides the logger of the Redstream instance for this worker; `false` logs nothing. */
   logger?: RedstreamLogger | false;
 }

@@ -15,6 +15,12 @@ export interface WorkerOptions {
   backoffInitialMs?: number;
   /** Largest retry delay, in ms. Default 30000. */
   backoffMaxMs?: number;
+  /**
+   * A worker whose same batch (or whose loop: Redis unreachable) has failed in a row for this
+   * many ms counts as stalled: `isStalled`, `stalledSince`, a `stalled` event once and
+   * `recovered` on the next success. Default 60000.
+   */
+  stalledAfterMs?: number;
   /** Overrides the logger of the Redstream instance for this worker; `false` logs nothing. */
   logger?: RedstreamLogger | false;
 }

@@ -70,4 +70,5 @@ export const scripts = {
   replayDeadLetter: new LuaScript('replay-dead-letter', 'replaying a dead letter'),
   trimWithGroups: new LuaScript('trim-with-groups', 'trim (with consumer groups)'),
   streamPosition: new LuaScript('stream-position', 'stream position read (XINFO STREAM)'),
+  countRange: new LuaScript('count-range', 'counting stream entries (XRANGE)'),
 };
