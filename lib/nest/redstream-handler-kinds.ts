@@ -132,7 +132,15 @@ export const GROUP_CONSUMER_KIND: RedstreamHandlerKind<RedstreamGroupConsumerOpt
   // `'<stream>:delayer'` names the stream's delayer in `handlers` and RedstreamRegistry.
   reservedNames: [DELAYER_CONSUMER_NAME],
   // Every member is active at once: no lock, so no lock settings.
-  workerSettings: ['batchSize', 'maxBatchBytes', 'blockMs', 'readGraceMs', 'backoffInitialMs', 'backoffMaxMs'],
+  workerSettings: [
+    'batchSize',
+    'maxBatchBytes',
+    'blockMs',
+    'readGraceMs',
+    'backoffInitialMs',
+    'backoffMaxMs',
+    'stalledAfterMs',
+  ],
   ownSettings: [
     'handlerTimeoutMs',
     'startAt',
