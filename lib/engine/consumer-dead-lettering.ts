@@ -7,8 +7,9 @@ import { isolatePoison } from './poison-isolation';
 import type { StreamLock } from './stream-lock';
 
 /**
- * More lone failures than this in one batch look like an outage of what the handler needs
- * rather than poison: the batch is retried whole instead, and nothing is dead-lettered.
+ * More lone failures than this in one batch (or every entry of a batch of several) look like
+ * an outage of what the handler needs rather than poison: the batch is retried whole
+ * instead, and nothing is dead-lettered.
  * It also bounds an isolation during an outage to about log2(batch) + 2 × this many calls.
  */
 export const MAX_POISONED_PER_BATCH = 10;
@@ -84,9 +85,15 @@ export class ConsumerDeadLettering {
     }
     // stop(): the caller sees it and leaves the batch uncommitted.
     if (isolation.stoppedBecause === 'aborted') return { outcome: 'outage', calls: isolation.calls };
-    if (isolation.stoppedBecause === 'too-many-poisoned') {
+    // Every entry of a batch failing on its own (a small first batch during an outage) says
+    // as little about the entries as more than MAX_POISONED_PER_BATCH of them.
+    const allFailed = messages.length > 1 && isolation.poisoned.length === messages.length;
+    if (isolation.stoppedBecause === 'too-many-poisoned' || allFailed) {
+      const howMany = allFailed
+        ? `all ${messages.length}`
+        : `more than ${MAX_POISONED_PER_BATCH} of ${messages.length}`;
       this.logger.warn(
-        `${this.label}: more than ${MAX_POISONED_PER_BATCH} of ${messages.length} messages fail on their own ` +
+        `${this.label}: ${howMany} messages fail on their own ` +
           `(${isolation.calls} handler calls): more likely an outage than bad entries; nothing dead-lettered, retrying the batch`,
       );
       return { outcome: 'outage', calls: isolation.calls };
