@@ -40,6 +40,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     if (options.handlerTimeoutMs !== undefined) positiveMs(options.handlerTimeoutMs, `${label}: handlerTimeoutMs`);
     const afterAttempts = resolveDeadLetterAfterAttempts(options.deadLetter, label);
     super(context, stream, name, consumerLockName(stream, name), options, label);
+    this.readsAheadOnArrival = true;
     this.stream = stream;
     this.handler = options.handler;
     this.handlerTimeoutMs = options.handlerTimeoutMs;
