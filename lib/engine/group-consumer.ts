@@ -178,7 +178,10 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   private readonly handler: GroupConsumerHandler<TPayload>;
   private readonly retryBackoff: Backoff;
   private readonly handlerFailures: FailureReporter;
+  /** Batches not finished yet, their acknowledgement included. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Batches whose handler has not resolved yet: what `concurrency` counts. */
+  private readonly handling = new Set<Promise<void>>();
   private readonly inFlightIds = new Set<string>();
   private backgroundError?: { error: unknown };
   /** Set while this member's own pending entries are read page by page. */
@@ -322,8 +325,8 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   }
 
   private async newEntriesStep(now: number): Promise<void> {
-    if (this.inFlight.size >= this.settings.concurrency) {
-      await Promise.race(this.inFlight);
+    if (this.handling.size >= this.settings.concurrency) {
+      await Promise.race(this.handling);
       return;
     }
     // Wake up for the next claim, retry or member check even when no entry arrives.
@@ -349,18 +352,24 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   private async dispatch(entries: RawStreamEntry[]): Promise<void> {
     const ids = entries.map(([id]) => id);
     for (const id of ids) this.inFlightIds.add(id);
-    const work: Promise<void> = this.processBatch(entries)
+    let markHandled!: () => void;
+    const handled = new Promise<void>((resolve) => (markHandled = resolve));
+    // The next read starts once the handler resolved, while the acknowledgement travels.
+    const work: Promise<void> = this.processBatch(entries, markHandled)
       .catch((error: unknown) => {
         // The unacknowledged entries are pending with this member: read them again later.
         this.scheduleRetry();
         this.backgroundError ??= { error };
       })
       .finally(() => {
+        markHandled();
         this.inFlight.delete(work);
         for (const id of ids) this.inFlightIds.delete(id);
       });
     this.inFlight.add(work);
-    if (this.inFlight.size >= this.settings.concurrency) await Promise.race(this.inFlight);
+    this.handling.add(handled);
+    void handled.then(() => this.handling.delete(handled));
+    if (this.handling.size >= this.settings.concurrency) await Promise.race(this.handling);
     this.rethrowBackgroundError();
   }
 
@@ -371,7 +380,8 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     throw failure.error;
   }
 
-  private async processBatch(entries: RawStreamEntry[]): Promise<void> {
+  /** Handles and acknowledges a batch; `handled` is called once the handler is done with it. */
+  private async processBatch(entries: RawStreamEntry[], handled: () => void): Promise<void> {
     const { messages, rejected } = parseStreamEntries<TPayload>(this.stream, entries);
     if (rejected.length > 0) {
       for (const entry of rejected) {
@@ -387,6 +397,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
       await this.recover(messages, error);
       return;
     }
+    handled();
     await this.acknowledge(messages);
   }
 
