@@ -3,14 +3,14 @@ import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
 import { BatchSizeLimiter } from './batch-size-limiter';
 import { RedstreamLockLostError, RedstreamOffsetError } from './errors';
 import type { ReadingWorkerOptions } from './interfaces/worker-options.interface';
-import { SingleOwnerLease } from './leases/single-owner-lease';
+import { createStreamLock, SingleOwnerLease } from './leases/single-owner-lease';
 import type { RawStreamEntry } from './message-parser';
 import type { RedisClient } from './redis-connection';
 import { RedstreamContext, resolveLogger } from './redstream-context';
 import { scripts } from './scripts';
 import { ForeignDeletionDetector, SkippedRange } from './foreign-deletion-detector';
 import { compareStreamIds, isStreamId } from './stream-id';
-import { StreamLock } from './stream-lock';
+import type { StreamLock } from './stream-lock';
 import { readStreamPosition, StreamPosition } from './stream-position';
 import { resolveWorkerOptions, ResolvedWorkerOptions } from './worker-defaults';
 
@@ -79,11 +79,7 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     const resolved = resolveWorkerOptions(options, label);
     const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
     const client = context.connections.client();
-    const lockKey = context.keys.lock(lockName);
-    const lock = new StreamLock(client, lockKey, context.keys.notify(lockKey), {
-      ttlMs: resolved.lockTtlMs,
-      refreshMs: resolved.lockRefreshMs,
-    });
+    const lock = createStreamLock(context, lockName, resolved);
     super({
       label,
       logger,

@@ -1,7 +1,7 @@
 import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
 import { durationToMs } from './duration';
 import type { TrimmerOptions, TrimResult } from './interfaces/trimmer-options.interface';
-import { SingleOwnerLease } from './leases/single-owner-lease';
+import { createStreamLock, SingleOwnerLease } from './leases/single-owner-lease';
 import type { RedisClient } from './redis-connection';
 import { RedstreamContext, resolveLogger } from './redstream-context';
 import { trimmerLockName, validateConsumerName, validateGroupName, validateStreamName } from './redstream-keys';
@@ -9,7 +9,7 @@ import { RedstreamConfigError } from './errors';
 import { trimBelowReaders } from './group-trim';
 import { DEFAULT_TRIM_INTERVAL_MS } from './redstream-defaults';
 import { scripts } from './scripts';
-import { StreamLock } from './stream-lock';
+import type { StreamLock } from './stream-lock';
 import { resolveWorkerOptions } from './worker-defaults';
 
 /** Events of a Trimmer's loop (`start()`), for observability and tests. */
@@ -56,11 +56,7 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
     const groupNames = names(options.groupNames, `${label}: groupNames`).map(validateGroupName);
     const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
     const client = context.connections.client();
-    const lockKey = context.keys.lock(trimmerLockName(stream));
-    const lock = new StreamLock(client, lockKey, context.keys.notify(lockKey), {
-      ttlMs: resolved.lockTtlMs,
-      refreshMs: resolved.lockRefreshMs,
-    });
+    const lock = createStreamLock(context, trimmerLockName(stream), resolved);
     super({
       label,
       logger,

@@ -1,6 +1,20 @@
 import type { BlockingReader } from '../blocking-reader';
-import type { StreamLock } from '../stream-lock';
+import type { RedstreamContext } from '../redstream-context';
+import { StreamLock } from '../stream-lock';
 import type { WorkerLease } from './worker-lease.interface';
+
+/** The gem-compatible lock `lock:<lockName>` (with its notify list) on the context's shared connection. */
+export function createStreamLock(
+  context: RedstreamContext,
+  lockName: string,
+  timing: { lockTtlMs: number; lockRefreshMs: number },
+): StreamLock {
+  const lockKey = context.keys.lock(lockName);
+  return new StreamLock(context.connections.client(), lockKey, context.keys.notify(lockKey), {
+    ttlMs: timing.lockTtlMs,
+    refreshMs: timing.lockRefreshMs,
+  });
+}
 
 /**
  * The gem's lease: one instance per lock key works, the others are hot standbys. Wraps a
