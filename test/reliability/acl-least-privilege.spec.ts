@@ -92,6 +92,41 @@ describe('least privilege', () => {
     expect(logger.matching('error', /NOPERM/)).toEqual([]);
   });
 
+  it('runs group consumers, dead letters and group trimming under the documented ACL user', async () => {
+    const producer = redstream.producer({ commandTimeoutMs: 2_000 });
+    const handled: number[] = [];
+    const member = redstream.groupConsumer<{ id: number }>({
+      stream: 'orders',
+      group: 'billing',
+      blockMs: 300,
+      maxDeliveries: 2,
+      claimIdleMs: 1_000,
+      claimIntervalMs: 200,
+      backoffInitialMs: 20,
+      backoffMaxMs: 100,
+      forgetIdleMs: 1_000,
+      handler: (messages) => {
+        if (messages.some((message) => message.payload.id === 13)) throw new Error('cannot bill 13');
+        handled.push(...messages.map((message) => message.payload.id));
+      },
+    });
+    member.start();
+    await producer.queue('orders', [{ id: 11 }, { id: 12 }, { id: 13 }, { id: 14 }]);
+    await waitFor(async () => (await redstream.deadLetters('orders')).deadLetters.length === 1, 10_000);
+    await waitFor(() => handled.length === 3);
+    expect([...handled].sort()).toEqual([11, 12, 14]);
+    expect((await redstream.groupInfo('orders', 'billing'))?.pending).toBe(0);
+    await redstream.replayDeadLetters('orders');
+    await waitFor(async () => (await redstream.deadLetters('orders')).deadLetters.length === 1, 10_000);
+    await redstream.dropDeadLetters('orders');
+    const trimmer = redstream.trimmer({ stream: 'orders' });
+    expect((await trimmer.trimOnce()).trimmed).toBeGreaterThan(0);
+    await Promise.all([member.stop(), trimmer.stop()]);
+
+    expect(await aclDenials(admin, user)).toEqual([]);
+    expect(logger.matching('error', /NOPERM/)).toEqual([]);
+  });
+
   it('is refused every key outside its namespace', async () => {
     const outsider = new Redstream({
       redis: redstream.connections.connection,
