@@ -3,7 +3,7 @@ import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
 import { BatchSizeLimiter } from './batch-size-limiter';
 import { RedstreamLockLostError, RedstreamOffsetError } from './errors';
 import type { ReadingWorkerOptions } from './interfaces/worker-options.interface';
-import { createStreamLock, SingleOwnerLease } from './leases/single-owner-lease';
+import { createStreamLock, singleOwnerSetup } from './leases/single-owner-lease';
 import type { RawStreamEntry } from './message-parser';
 import type { RedisClient } from './redis-connection';
 import { RedstreamContext, resolveLogger } from './redstream-context';
@@ -80,13 +80,7 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
     const client = context.connections.client();
     const lock = createStreamLock(context, lockName, resolved);
-    super({
-      label,
-      logger,
-      connections: context.connections,
-      timing: resolved,
-      lease: (reader) => new SingleOwnerLease(lock, reader, resolved.standbyPollMs),
-    });
+    super(singleOwnerSetup(context, label, logger, lock, resolved));
     this.options = resolved;
     this.client = client;
     this.lock = lock;

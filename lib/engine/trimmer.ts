@@ -1,7 +1,7 @@
 import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
 import { durationToMs } from './duration';
 import type { TrimmerOptions, TrimResult } from './interfaces/trimmer-options.interface';
-import { createStreamLock, SingleOwnerLease } from './leases/single-owner-lease';
+import { createStreamLock, singleOwnerSetup } from './leases/single-owner-lease';
 import type { RedisClient } from './redis-connection';
 import { RedstreamContext, resolveLogger } from './redstream-context';
 import { trimmerLockName, validateConsumerName, validateGroupName, validateStreamName } from './redstream-keys';
@@ -57,13 +57,7 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
     const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
     const client = context.connections.client();
     const lock = createStreamLock(context, trimmerLockName(stream), resolved);
-    super({
-      label,
-      logger,
-      connections: context.connections,
-      timing: resolved,
-      lease: (reader) => new SingleOwnerLease(lock, reader, resolved.standbyPollMs),
-    });
+    super(singleOwnerSetup(context, label, logger, lock, resolved));
     this.stream = stream;
     this.intervalMs = intervalMs;
     this.consumerNames = consumerNames;

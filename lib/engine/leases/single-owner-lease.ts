@@ -1,4 +1,7 @@
+import type { BackgroundWorkerSetup } from '../background-worker';
 import type { BlockingReader } from '../blocking-reader';
+import type { RedstreamLogger } from '../interfaces/redstream-logger.interface';
+import type { ResolvedWorkerOptions } from '../worker-defaults';
 import type { RedstreamContext } from '../redstream-context';
 import { StreamLock } from '../stream-lock';
 import type { WorkerLease } from './worker-lease.interface';
@@ -22,6 +25,23 @@ export function createStreamLock(
  * waits on the lock's notify list with BRPOP on the worker's blocking connection, so a
  * graceful hand-over is immediate and a crashed owner is replaced within ttl plus one poll.
  */
+/** The loop setup of a worker that works only while it holds `lock` (the others stand by). */
+export function singleOwnerSetup(
+  context: RedstreamContext,
+  label: string,
+  logger: RedstreamLogger,
+  lock: StreamLock,
+  timing: ResolvedWorkerOptions,
+): BackgroundWorkerSetup {
+  return {
+    label,
+    logger,
+    connections: context.connections,
+    timing,
+    lease: (reader) => new SingleOwnerLease(lock, reader, timing.standbyPollMs),
+  };
+}
+
 export class SingleOwnerLease implements WorkerLease {
   constructor(
     /** The lock; its key and owner id fence the worker's writes. */
