@@ -9,7 +9,7 @@ import type { DelayerOptions } from './interfaces/delayer-options.interface';
 import type { ConsumerLag, DelayBacklog, GroupLag, LagOptions } from './interfaces/lag.interface';
 import type { ProducerOptions } from './interfaces/producer-options.interface';
 import type { RedstreamPayload } from './interfaces/redstream-message.interface';
-import type { RedstreamOptions } from './interfaces/redstream-options.interface';
+import type { LockExpiryEvents, RedstreamOptions } from './interfaces/redstream-options.interface';
 import type { TrimmerOptions } from './interfaces/trimmer-options.interface';
 import { Producer } from './producer';
 import { RedisConnectionFactory, RedisClient } from './redis-connection';
@@ -17,7 +17,8 @@ import { consoleLogger, RedstreamContext, resolveLogger } from './redstream-cont
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import { RedstreamKeys, validateConsumerName, validateStreamName } from './redstream-keys';
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_REDIS_URL } from './redstream-defaults';
-import { RedstreamClosedError } from './errors';
+import { RedstreamClosedError, RedstreamConfigError } from './errors';
+import { LockExpiryWatch } from './lock-expiry-watch';
 import { StreamLagReader } from './stream-lag';
 import { Trimmer } from './trimmer';
 import { withTimeout } from './with-timeout';
@@ -39,6 +40,7 @@ export class Redstream implements RedstreamContext {
   readonly keys: RedstreamKeys;
   readonly connections: RedisConnectionFactory;
   readonly logger: RedstreamLogger;
+  readonly lockExpiry: LockExpiryWatch;
   private closing?: Promise<void>;
   /** Workers created here, stopped by `close()` before their connections go. */
   private readonly workers = new Set<{ retire(): Promise<void> }>();
@@ -47,6 +49,12 @@ export class Redstream implements RedstreamContext {
     this.logger = resolveLogger(options.logger, 'Redstream: logger', consoleLogger);
     this.keys = new RedstreamKeys(options.namespace);
     this.connections = new RedisConnectionFactory(options.redis ?? DEFAULT_REDIS_URL, this.logger);
+    this.lockExpiry = new LockExpiryWatch(
+      this.connections,
+      this.keys,
+      this.logger,
+      validateLockExpiryEvents(options.lockExpiryEvents),
+    );
   }
 
   /** The shared connection for ordinary commands. */
@@ -178,6 +186,7 @@ export class Redstream implements RedstreamContext {
       // Retired, a worker's start() throws instead of working on closed connections.
       const stopped = Promise.all([...this.workers].map((worker) => worker.retire()));
       await withTimeout(stopped, drainTimeoutMs, () => undefined);
+      this.lockExpiry.close();
       await this.connections.close();
     })();
     return this.closing;
@@ -198,4 +207,12 @@ export class Redstream implements RedstreamContext {
     this.workers.add(worker);
     return worker;
   }
+}
+
+function validateLockExpiryEvents(value: unknown): LockExpiryEvents {
+  if (value === undefined) return 'listen';
+  if (value === 'listen' || value === 'configure' || value === false) return value;
+  throw new RedstreamConfigError(
+    `Redstream: lockExpiryEvents must be 'listen', 'configure' or false, got ${JSON.stringify(value) ?? typeof value}`,
+  );
 }
