@@ -17,6 +17,9 @@ import { scripts } from './scripts';
 import { isRedisReplyError } from './scripts/script-error';
 import { withTimeout } from './with-timeout';
 
+/** The values of the `lockExpiryEvents` option. */
+export const LOCK_EXPIRY_EVENTS: readonly LockExpiryEvents[] = ['listen', 'configure', false];
+
 /** How long the probe waits for Redis to publish the expiry of its probe key. */
 const PROBE_TIMEOUT_MS = 2_000;
 

@@ -17,8 +17,9 @@ import { consoleLogger, RedstreamContext, resolveLogger } from './redstream-cont
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import { RedstreamKeys, validateConsumerName, validateStreamName } from './redstream-keys';
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_REDIS_URL } from './redstream-defaults';
-import { RedstreamClosedError, RedstreamConfigError } from './errors';
-import { LockExpiryWatch } from './lock-expiry-watch';
+import { RedstreamClosedError } from './errors';
+import { LOCK_EXPIRY_EVENTS, LockExpiryWatch } from './lock-expiry-watch';
+import { oneOf } from './option-validation';
 import { StreamLagReader } from './stream-lag';
 import { Trimmer } from './trimmer';
 import { withTimeout } from './with-timeout';
@@ -53,7 +54,7 @@ export class Redstream implements RedstreamContext {
       this.connections,
       this.keys,
       this.logger,
-      validateLockExpiryEvents(options.lockExpiryEvents),
+      oneOf<LockExpiryEvents>(options.lockExpiryEvents, 'Redstream: lockExpiryEvents', LOCK_EXPIRY_EVENTS, 'listen'),
     );
   }
 
@@ -207,12 +208,4 @@ export class Redstream implements RedstreamContext {
     this.workers.add(worker);
     return worker;
   }
-}
-
-function validateLockExpiryEvents(value: unknown): LockExpiryEvents {
-  if (value === undefined) return 'listen';
-  if (value === 'listen' || value === 'configure' || value === false) return value;
-  throw new RedstreamConfigError(
-    `Redstream: lockExpiryEvents must be 'listen', 'configure' or false, got ${JSON.stringify(value) ?? typeof value}`,
-  );
 }

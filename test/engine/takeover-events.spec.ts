@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { Consumer, Redstream, RedstreamConfigError, RedstreamOptions, silentLogger } from '../../lib/engine';
 import { mergeKeyspaceEventFlags } from '../../lib/engine/lock-expiry-watch';
+import { resolveModuleOptions } from '../../lib/nest/redstream-module-options.resolver';
 import { listClients, newestClientId, waitForBlockedClient } from '../support/blocked-clients';
 import { documentedAclRule } from '../support/documented-acl-rule';
 import { RecordingLogger } from '../support/recording-logger';
@@ -67,7 +68,12 @@ describe('takeover after a crash (lock expiry events)', () => {
     ).length;
   }
 
-  function standby(redstream: Redstream, activations: number[], name = 'indexer', standbyPollMs = longPollMs): Consumer {
+  function standby(
+    redstream: Redstream,
+    activations: number[],
+    name = 'indexer',
+    standbyPollMs = longPollMs,
+  ): Consumer {
     const consumer = redstream.consumer({
       stream: 'products',
       name,
@@ -117,15 +123,8 @@ describe('takeover after a crash (lock expiry events)', () => {
     const { url, port } = await startServer();
     const namespace = uniqueNamespace();
     const user = 'takeover-acl';
-    // The documented rule, plus the channel, so that only CONFIG stands in the way.
-    await admin!.call(
-      'ACL',
-      'SETUSER',
-      user,
-      ...documentedAclRule(user, 'secret', namespace),
-      '+subscribe',
-      '&__keyevent@0__:expired',
-    );
+    // The documented rule: SUBSCRIBE on the expiry channel allowed, CONFIG not.
+    await admin!.call('ACL', 'SETUSER', user, ...documentedAclRule(user, 'secret', namespace));
     const owners = [await spawnOwner(url, namespace, 'indexer'), await spawnOwner(url, namespace, 'mailer')];
     const logger = new RecordingLogger();
     const redstream = engine({
@@ -192,6 +191,11 @@ describe('takeover after a crash (lock expiry events)', () => {
     expect(mergeKeyspaceEventFlags('Kg')).toBe('KgEx');
     expect(mergeKeyspaceEventFlags('AE')).toBe('AE');
     expect(mergeKeyspaceEventFlags('xE')).toBe('xE');
-    expect(() => new Redstream({ lockExpiryEvents: 'yes' as unknown as false })).toThrow(RedstreamConfigError);
+    expect(() => new Redstream({ lockExpiryEvents: 'yes' as unknown as false })).toThrow(
+      /lockExpiryEvents must be 'listen', 'configure' or false, got "yes"/,
+    );
+    expect(() => resolveModuleOptions({ lockExpiryEvents: true as unknown as false })).toThrow(RedstreamConfigError);
+    expect(resolveModuleOptions({}).lockExpiryEvents).toBe('listen');
+    expect(resolveModuleOptions({ lockExpiryEvents: false }).lockExpiryEvents).toBe(false);
   });
 });
