@@ -62,6 +62,9 @@ export class LockExpiryWatch {
   private readonly locks = new Map<string, WatchedLock>();
   private starting = false;
   private settled = false;
+  /** Whether the last probe's event came. */
+  private flowing = false;
+  private rechecking = false;
   private closed = false;
   private subscriber?: RedisClient;
   private probe?: { key: string; seen: () => void };
@@ -73,9 +76,9 @@ export class LockExpiryWatch {
     private readonly mode: LockExpiryEvents,
   ) {}
 
-  /** True once expiry events are known to arrive (the probe's came). */
+  /** True while expiry events are known to arrive (the last probe's came). */
   get listening(): boolean {
-    return this.subscriber !== undefined && this.settled;
+    return this.subscriber !== undefined && this.flowing;
   }
 
   /**
@@ -150,12 +153,40 @@ export class LockExpiryWatch {
     if (this.closed) return this.dropSubscriber();
     if (await this.probeEvents(shared)) {
       this.settled = true;
+      this.flowing = true;
       this.logger.debug?.(lockExpiryListening(channel));
+      // A restarted Redis forgets a CONFIG SET, and a failover may land on a server that
+      // publishes nothing: check again after every reconnect. ioredis emits `ready` before it
+      // re-subscribes, hence the turn of the event loop.
+      subscriber.on('ready', () => setImmediate(() => void this.recheck(shared, subscriber, channel)));
       return;
     }
     await this.dropSubscriber();
     const reason = [lockExpiryNoEvents(), refused].filter(Boolean).join('; ');
     this.giveUp(lockExpiryFallbackMessage(reason, channel));
+  }
+
+  /** After a reconnect: configures again if asked to, probes, and warns once when events stopped. */
+  private async recheck(shared: RedisClient, subscriber: RedisClient, channel: string): Promise<void> {
+    if (this.closed || this.rechecking || subscriber !== this.subscriber) return;
+    this.rechecking = true;
+    try {
+      // Answered after the re-subscription sent before it: the probe's event cannot be missed.
+      await subscriber.ping();
+      const refused = this.mode === 'configure' ? await this.configure(shared) : undefined;
+      const flowing = await this.probeEvents(shared);
+      if (this.flowing && !flowing) {
+        const reason = [lockExpiryNoEvents(), refused].filter(Boolean).join('; ');
+        this.logger.warn(lockExpiryFallbackMessage(`after Redis reconnected, ${reason}`, channel));
+      } else if (!this.flowing && flowing) {
+        this.logger.log(lockExpiryListening(channel));
+      }
+      this.flowing = flowing;
+    } catch {
+      // Redis went away again: the next reconnect checks again.
+    } finally {
+      this.rechecking = false;
+    }
   }
 
   /** Adds the flags expiry events need; the reason when Redis refuses (ACL, managed Redis). */

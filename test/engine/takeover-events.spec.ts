@@ -168,6 +168,26 @@ describe('takeover after a crash (lock expiry events)', () => {
     expect(logger.warnings).toEqual([]);
   });
 
+  it("'configure' sets the flags again after a Redis restart forgot them", async () => {
+    let { url } = await startServer();
+    const namespace = uniqueNamespace();
+    const logger = new RecordingLogger();
+    const redstream = engine({ redis: url, namespace, logger, lockExpiryEvents: 'configure' });
+    const first = standby(redstream, [], 'indexer', 500);
+    await waitFor(() => first.isActive);
+    standby(redstream, [], 'indexer', 500);
+    await waitFor(() => redstream.lockExpiry.listening);
+    admin!.disconnect();
+    server = await server!.restart();
+    ({ url } = server);
+    admin = new Redis(url);
+    // The new server starts without the flags; the watch puts them back once it reconnected.
+    await waitFor(async () => ((await admin!.config('GET', 'notify-keyspace-events')) as string[])[1] !== '', 15_000);
+    expect(((await admin!.config('GET', 'notify-keyspace-events')) as string[])[1]).toMatch(/^(?=.*E)(?=.*x)/);
+    expect(redstream.lockExpiry.listening).toBe(true);
+    expect(logger.warnings.filter((message) => /by polling/.test(message))).toEqual([]);
+  });
+
   it("'listen' does not change the server's flags; false opens no subscriber", async () => {
     const { url } = await startServer();
     const namespace = uniqueNamespace();

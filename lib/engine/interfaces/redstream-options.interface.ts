@@ -37,11 +37,12 @@ export interface RedstreamOptions {
    *   notify list, as a graceful release does.
    * - `'configure'`: as `'listen'`, after adding `E` and `x` to the server's
    *   `notify-keyspace-events` with CONFIG SET (merged with the flags set there, none removed;
-   *   not persisted across a Redis restart unless you also put it in redis.conf).
+   *   set again after every reconnect, since a restarted Redis forgets it).
    * - `false`: no subscriber; standbys poll every `standbyPollMs`.
    *
    * When the events cannot be had (no `E`/`x` and CONFIG refused by an ACL or a managed Redis,
-   * SUBSCRIBE refused by an ACL) one warning says so and standbys poll. Not on Redis Cluster
+   * SUBSCRIBE refused by an ACL) one warning says so and standbys poll; after a reconnect the
+   * probe runs again, and one warning says when events stopped coming. Not on Redis Cluster
    * (each node publishes its own events): standbys poll there.
    */
   lockExpiryEvents?: LockExpiryEvents;
