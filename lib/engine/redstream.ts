@@ -9,7 +9,7 @@ import type { DelayerOptions } from './interfaces/delayer-options.interface';
 import type { ConsumerLag, DelayBacklog, GroupLag, LagOptions } from './interfaces/lag.interface';
 import type { ProducerOptions } from './interfaces/producer-options.interface';
 import type { RedstreamPayload } from './interfaces/redstream-message.interface';
-import type { RedstreamOptions } from './interfaces/redstream-options.interface';
+import type { LockExpiryEvents, RedstreamOptions } from './interfaces/redstream-options.interface';
 import type { TrimmerOptions } from './interfaces/trimmer-options.interface';
 import { Producer } from './producer';
 import { RedisConnectionFactory, RedisClient } from './redis-connection';
@@ -18,6 +18,8 @@ import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import { RedstreamKeys, validateConsumerName, validateStreamName } from './redstream-keys';
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_REDIS_URL } from './redstream-defaults';
 import { RedstreamClosedError } from './errors';
+import { LOCK_EXPIRY_EVENTS, LockExpiryWatch } from './lock-expiry-watch';
+import { oneOf } from './option-validation';
 import { StreamLagReader } from './stream-lag';
 import { Trimmer } from './trimmer';
 import { withTimeout } from './with-timeout';
@@ -39,6 +41,7 @@ export class Redstream implements RedstreamContext {
   readonly keys: RedstreamKeys;
   readonly connections: RedisConnectionFactory;
   readonly logger: RedstreamLogger;
+  readonly lockExpiry: LockExpiryWatch;
   private closing?: Promise<void>;
   /** Workers created here, stopped by `close()` before their connections go. */
   private readonly workers = new Set<{ retire(): Promise<void> }>();
@@ -47,6 +50,12 @@ export class Redstream implements RedstreamContext {
     this.logger = resolveLogger(options.logger, 'Redstream: logger', consoleLogger);
     this.keys = new RedstreamKeys(options.namespace);
     this.connections = new RedisConnectionFactory(options.redis ?? DEFAULT_REDIS_URL, this.logger);
+    this.lockExpiry = new LockExpiryWatch(
+      this.connections,
+      this.keys,
+      this.logger,
+      oneOf<LockExpiryEvents>(options.lockExpiryEvents, 'Redstream: lockExpiryEvents', LOCK_EXPIRY_EVENTS, 'listen'),
+    );
   }
 
   /** The shared connection for ordinary commands. */
@@ -178,6 +187,7 @@ export class Redstream implements RedstreamContext {
       // Retired, a worker's start() throws instead of working on closed connections.
       const stopped = Promise.all([...this.workers].map((worker) => worker.retire()));
       await withTimeout(stopped, drainTimeoutMs, () => undefined);
+      this.lockExpiry.close();
       await this.connections.close();
     })();
     return this.closing;
