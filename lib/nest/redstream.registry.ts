@@ -47,7 +47,7 @@ export class RedstreamRegistry {
     name: string,
   ): Consumer<TPayload> | undefined {
     const worker = this.handlers.get(`${stream}:${name}`)?.worker;
-    return worker instanceof Consumer ? (worker as Consumer<never> as Consumer<TPayload>) : undefined;
+    return worker instanceof Consumer ? (worker as unknown as Consumer<TPayload>) : undefined;
   }
 
   /** The group consumer of `group` on `stream`, or undefined when this application runs none (or it is disabled). */
@@ -56,7 +56,7 @@ export class RedstreamRegistry {
     group: string,
   ): GroupConsumer<TPayload> | undefined {
     const worker = this.handlers.get(`${stream}:${group}`)?.worker;
-    return worker instanceof GroupConsumer ? (worker as GroupConsumer<never> as GroupConsumer<TPayload>) : undefined;
+    return worker instanceof GroupConsumer ? (worker as unknown as GroupConsumer<TPayload>) : undefined;
   }
 
   /** The delayer of `stream`, or undefined. */
