@@ -118,7 +118,9 @@ export class ConsumerDeadLettering {
    * Writes entries whose payload failed the stream definition's `parse` to `<stream>.dead`,
    * fenced by the lock; the handler never saw them, so their attempts are recorded as 0.
    */
-  async deadLetterInvalid(entries: readonly { id: string; validationError?: unknown }[]): Promise<ConsumerDeadLetter[]> {
+  async deadLetterInvalid(
+    entries: readonly { id: string; validationError?: unknown }[],
+  ): Promise<ConsumerDeadLetter[]> {
     const deadLettered = await this.write(
       entries.map(({ id, validationError }) => ({ id, error: validationError })),
       0,
@@ -133,7 +135,10 @@ export class ConsumerDeadLettering {
     return deadLettered;
   }
 
-  private async write(entries: readonly { id: string; error: unknown }[], attempts: number): Promise<ConsumerDeadLetter[]> {
+  private async write(
+    entries: readonly { id: string; error: unknown }[],
+    attempts: number,
+  ): Promise<ConsumerDeadLetter[]> {
     const deadLettered: ConsumerDeadLetter[] = [];
     for (const { id, error } of entries) {
       const result = await this.deadLetters.write(

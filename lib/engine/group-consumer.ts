@@ -406,7 +406,9 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     const deadLetter = (entry: RejectedEntry): boolean =>
       this.settings.maxDeliveries > 0 && entry.validationError !== undefined;
     for (const entry of rejected) {
-      const fate = deadLetter(entry) ? `moving entry ${entry.id} to ${this.stream}.dead` : `acknowledging entry ${entry.id}`;
+      const fate = deadLetter(entry)
+        ? `moving entry ${entry.id} to ${this.stream}.dead`
+        : `acknowledging entry ${entry.id}`;
       this.logger.warn(`${this.label}: ${fate} without handling it: ${entry.reason}`);
     }
     const acked = rejected.filter((entry) => !deadLetter(entry));
@@ -416,7 +418,11 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     if (invalid.length === 0) return;
     const states = await this.groupReader.pendingState(invalid.map(({ id }) => id));
     const deadLettered = await this.writeDeadLetters(
-      invalid.map(({ id, validationError }) => ({ id, error: validationError, deliveries: states.get(id)?.deliveries ?? 1 })),
+      invalid.map(({ id, validationError }) => ({
+        id,
+        error: validationError,
+        deliveries: states.get(id)?.deliveries ?? 1,
+      })),
       'whose payload failed validation',
     );
     if (deadLettered.length > 0) this.emit('deadLettered', deadLettered);

@@ -102,11 +102,17 @@ export function parseStreamEntries<TPayload extends object = RedstreamPayload>(
       try {
         payload = parse(payload);
       } catch (error) {
-        rejected.push({ id, reason: `"payload" failed validation: ${validationFailure(error)}`, validationError: error });
+        rejected.push({
+          id,
+          reason: `"payload" failed validation: ${validationFailure(error)}`,
+          validationError: error,
+        });
         continue;
       }
       if (payload === null || typeof payload !== 'object') {
-        const error = new TypeError(`the stream's parse returned ${payload === null ? 'null' : typeof payload}, not an object`);
+        const error = new TypeError(
+          `the stream's parse returned ${payload === null ? 'null' : typeof payload}, not an object`,
+        );
         rejected.push({ id, reason: `"payload" failed validation: ${error.message}`, validationError: error });
         continue;
       }
