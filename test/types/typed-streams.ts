@@ -8,6 +8,7 @@ import {
   Producer,
   Redstream,
   RedstreamConsumer,
+  RedstreamRegistry,
   RedstreamDelayer,
   RedstreamGroupConsumer,
   RedstreamMessage,
@@ -90,6 +91,17 @@ export function engineWorkers(redstream: Redstream): void {
     // @ts-expect-error: no such field in the contract
     handler: (messages) => messages.map((message) => message.payload.id),
   });
+}
+
+export function registryLookups(registry: RedstreamRegistry): void {
+  const consumer = registry.getConsumer(Products, 'indexer');
+  const payloadId: number | undefined = consumer?.stream === 'products' ? 1 : undefined;
+  registry.getGroupConsumer(Orders, 'billing');
+  registry.getDelayer(Products);
+  void payloadId;
+  // @ts-expect-error: the consumer of a { id: number } stream is not one of { id: string }
+  const wrong: ReturnType<typeof registry.getConsumer<{ id: string }>> = registry.getConsumer(Products, 'indexer');
+  void wrong;
 }
 
 @Injectable()
