@@ -80,14 +80,15 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
         this.logger.warn(`${this.label}: skipping entry ${entry.id}: ${entry.reason}`);
       }
       this.emit('rejected', rejected);
-      // Before the commit, fenced like it: a lost lock leaves the batch to the next owner.
-      const invalid = this.deadLettering ? rejected.filter((entry) => entry.validationError !== undefined) : [];
-      if (invalid.length > 0) {
-        const deadLettered = await this.deadLettering!.run.deadLetterInvalid(invalid);
-        if (deadLettered.length > 0) this.emit('deadLettered', deadLettered);
-      }
     }
     if (messages.length > 0) await this.handleUntilSuccess(messages);
+    // Once the batch is handled, right before its commit and fenced like it: while the handler
+    // keeps failing nothing is written, so an instance taking the batch over starts clean.
+    const invalid = this.deadLettering ? rejected.filter((entry) => entry.validationError !== undefined) : [];
+    if (invalid.length > 0) {
+      const deadLettered = await this.deadLettering!.run.deadLetterInvalid(invalid);
+      if (deadLettered.length > 0) this.emit('deadLettered', deadLettered);
+    }
     await this.commit(entries[entries.length - 1][0], messages.length);
   }
 

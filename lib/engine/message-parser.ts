@@ -101,7 +101,9 @@ export function parseStreamEntries<TPayload extends object = RedstreamPayload>(
     if (parse) {
       try {
         payload = parse(payload);
-      } catch (error) {
+      } catch (thrown) {
+        // `throw undefined` still marks the entry as refused by parse.
+        const error = thrown === undefined ? new Error('parse threw undefined') : thrown;
         rejected.push({
           id,
           reason: `"payload" failed validation: ${validationFailure(error)}`,
