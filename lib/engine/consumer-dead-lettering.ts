@@ -99,30 +99,11 @@ export class ConsumerDeadLettering {
       return { outcome: 'outage', calls: isolation.calls };
     }
 
-    const deadLettered: ConsumerDeadLetter[] = [];
-    for (const { entry, error } of isolation.poisoned) {
-      const result = await this.deadLetters.write(
-        this.stream,
-        entry.id,
-        {
-          kind: 'consumer',
-          consumer: this.consumer,
-          member: this.lock.ownerId,
-          fence: { lockKey: this.lock.key, ownerId: this.lock.ownerId },
-        },
-        // The batch's attempts plus the entry's own one.
-        { error, attempts: attempts + 1 },
-      );
-      if (result.status === 'not-owner') {
-        this.lock.markLost();
-        throw new RedstreamLockLostError(
-          `${this.label} lost its lock before dead-lettering ${entry.id}; not committed`,
-        );
-      }
-      if (result.status === 'written') {
-        deadLettered.push({ id: entry.id, deadLetterId: result.deadLetterId, error: deadLetterErrorMessage(error) });
-      }
-    }
+    const deadLettered = await this.write(
+      isolation.poisoned.map(({ entry, error }) => ({ id: entry.id, error })),
+      // The batch's attempts plus the entry's own one.
+      attempts + 1,
+    );
     if (deadLettered.length > 0) {
       this.logger.warn(
         `${this.label}: moved ${deadLettered.length} of ${messages.length} messages that fail on their own to ` +
@@ -131,5 +112,54 @@ export class ConsumerDeadLettering {
       );
     }
     return { outcome: 'isolated', deadLettered, calls: isolation.calls };
+  }
+
+  /**
+   * Writes entries whose payload failed the stream definition's `parse` to `<stream>.dead`,
+   * fenced by the lock; the handler never saw them, so their attempts are recorded as 0.
+   */
+  async deadLetterInvalid(
+    entries: readonly { id: string; validationError?: unknown }[],
+  ): Promise<ConsumerDeadLetter[]> {
+    const deadLettered = await this.write(
+      entries.map(({ id, validationError }) => ({ id, error: validationError })),
+      0,
+    );
+    if (deadLettered.length > 0) {
+      this.logger.warn(
+        `${this.label}: moved ${deadLettered.length} entr${deadLettered.length === 1 ? 'y' : 'ies'} whose payload ` +
+          `failed validation to ${this.stream}.dead: ` +
+          deadLettered.map((entry) => `${entry.id} (${entry.error})`).join(', '),
+      );
+    }
+    return deadLettered;
+  }
+
+  private async write(
+    entries: readonly { id: string; error: unknown }[],
+    attempts: number,
+  ): Promise<ConsumerDeadLetter[]> {
+    const deadLettered: ConsumerDeadLetter[] = [];
+    for (const { id, error } of entries) {
+      const result = await this.deadLetters.write(
+        this.stream,
+        id,
+        {
+          kind: 'consumer',
+          consumer: this.consumer,
+          member: this.lock.ownerId,
+          fence: { lockKey: this.lock.key, ownerId: this.lock.ownerId },
+        },
+        { error, attempts },
+      );
+      if (result.status === 'not-owner') {
+        this.lock.markLost();
+        throw new RedstreamLockLostError(`${this.label} lost its lock before dead-lettering ${id}; not committed`);
+      }
+      if (result.status === 'written') {
+        deadLettered.push({ id, deadLetterId: result.deadLetterId, error: deadLetterErrorMessage(error) });
+      }
+    }
+    return deadLettered;
   }
 }

@@ -10,6 +10,7 @@ import { withTimeout } from './with-timeout';
 import { parseStreamEntries, RawStreamEntry } from './message-parser';
 import type { RedstreamContext } from './redstream-context';
 import { consumerLockName, validateConsumerName, validateStreamName } from './redstream-keys';
+import { streamNameOf, streamParserOf } from './stream-definition';
 import { StreamWorker } from './stream-worker';
 
 /**
@@ -30,9 +31,10 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
   private readonly handlerBackoff: Backoff;
   private readonly handlerFailures: FailureReporter;
   private readonly deadLettering?: { afterAttempts: number; run: ConsumerDeadLettering };
+  private readonly parse?: (payload: unknown) => TPayload;
 
   constructor(context: RedstreamContext, options: ConsumerOptions<TPayload>) {
-    const stream = validateStreamName(options.stream);
+    const stream = validateStreamName(streamNameOf(options.stream));
     const name = validateConsumerName(options.name);
     const label = `Consumer ${stream}:${name}`;
     // Validated before the worker is built, which creates the Redis connections.
@@ -43,6 +45,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     this.readsAheadOnArrival = true;
     this.stream = stream;
     this.handler = options.handler;
+    this.parse = streamParserOf(options.stream);
     this.handlerTimeoutMs = options.handlerTimeoutMs;
     this.handlerBackoff = new Backoff({ initialMs: this.options.backoffInitialMs, maxMs: this.options.backoffMaxMs });
     this.handlerFailures = this.failureReporter();
@@ -71,7 +74,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
   }
 
   protected async processBatch(entries: RawStreamEntry[]): Promise<void> {
-    const { messages, rejected } = parseStreamEntries<TPayload>(this.stream, entries);
+    const { messages, rejected } = parseStreamEntries<TPayload>(this.stream, entries, this.parse);
     if (rejected.length > 0) {
       for (const entry of rejected) {
         this.logger.warn(`${this.label}: skipping entry ${entry.id}: ${entry.reason}`);
@@ -79,6 +82,13 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
       this.emit('rejected', rejected);
     }
     if (messages.length > 0) await this.handleUntilSuccess(messages);
+    // Once the batch is handled, right before its commit and fenced like it: while the handler
+    // keeps failing nothing is written, so an instance taking the batch over starts clean.
+    const invalid = this.deadLettering ? rejected.filter((entry) => entry.validationError !== undefined) : [];
+    if (invalid.length > 0) {
+      const deadLettered = await this.deadLettering!.run.deadLetterInvalid(invalid);
+      if (deadLettered.length > 0) this.emit('deadLettered', deadLettered);
+    }
     await this.commit(entries[entries.length - 1][0], messages.length);
   }
 

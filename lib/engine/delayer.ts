@@ -6,6 +6,7 @@ import { parseStreamEntries, RawStreamEntry } from './message-parser';
 import type { RedstreamContext } from './redstream-context';
 import { consumerLockName, DELAYER_CONSUMER_NAME, delayStreamName, validateStreamName } from './redstream-keys';
 import { scripts } from './scripts';
+import { streamNameOf } from './stream-definition';
 import { streamIdTimestamp } from './stream-id';
 import { StreamWorker } from './stream-worker';
 
@@ -27,7 +28,7 @@ export class Delayer extends StreamWorker {
   private readonly onDue?: DelayerOptions['onDue'];
 
   constructor(context: RedstreamContext, options: DelayerOptions) {
-    const stream = validateStreamName(options.stream);
+    const stream = validateStreamName(streamNameOf(options.stream));
     const label = `Delayer ${stream}`;
     const readStream = delayStreamName(stream);
     // Validated before the worker is built, which creates the Redis connections.

@@ -9,12 +9,13 @@ import { GroupReader, PendingEntryState } from './group-reader';
 import type { GroupConsumerHandler, GroupConsumerOptions } from './interfaces/group-consumer-options.interface';
 import type { RedstreamMessage, RedstreamPayload } from './interfaces/redstream-message.interface';
 import { AlwaysHeldLease } from './leases/always-held-lease';
-import { parseStreamEntries, RawStreamEntry } from './message-parser';
+import { parseStreamEntries, RawStreamEntry, RejectedEntry } from './message-parser';
 import { nonNegativeMs, positiveInteger, positiveMs } from './option-validation';
 import { isolatePoison } from './poison-isolation';
 import type { RedisClient } from './redis-connection';
 import { RedstreamContext, resolveLogger } from './redstream-context';
 import { memberName, validateGroupName, validateStreamName } from './redstream-keys';
+import { streamNameOf, streamParserOf } from './stream-definition';
 import { resolveWorkerOptions, ResolvedWorkerOptions } from './worker-defaults';
 import { withTimeout } from './with-timeout';
 
@@ -176,6 +177,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   private readonly groupReader: GroupReader;
   private readonly deadLetters: DeadLetters;
   private readonly handler: GroupConsumerHandler<TPayload>;
+  private readonly parse?: (payload: unknown) => TPayload;
   private readonly retryBackoff: Backoff;
   private readonly handlerFailures: FailureReporter;
   /** Batches not finished yet, their acknowledgement included. */
@@ -195,7 +197,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   private stopDone?: Promise<void>;
 
   constructor(context: RedstreamContext, options: GroupConsumerOptions<TPayload>) {
-    const stream = validateStreamName(options.stream);
+    const stream = validateStreamName(streamNameOf(options.stream));
     const group = validateGroupName(options.group);
     const label = `GroupConsumer ${stream}:${group}`;
     // Validated before the worker is built, which creates the Redis connections.
@@ -222,6 +224,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     this.batchLimiter = new BatchSizeLimiter(timing.batchSize, timing.maxBatchBytes);
     this.blockMs = timing.blockMs;
     this.handler = options.handler;
+    this.parse = streamParserOf(options.stream);
     this.client = context.connections.client();
     const target = { streamKey: context.keys.stream(stream), group, member: this.member, startAt: settings.startAt };
     this.membership = new GroupMembership(this.client, target, logger, label);
@@ -382,14 +385,8 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
 
   /** Handles and acknowledges a batch; `handled` is called once the handler is done with it. */
   private async processBatch(entries: RawStreamEntry[], handled: () => void): Promise<void> {
-    const { messages, rejected } = parseStreamEntries<TPayload>(this.stream, entries);
-    if (rejected.length > 0) {
-      for (const entry of rejected) {
-        this.logger.warn(`${this.label}: acknowledging entry ${entry.id} without handling it: ${entry.reason}`);
-      }
-      await this.groupReader.ack(rejected.map(({ id }) => id));
-      this.emit('rejected', rejected);
-    }
+    const { messages, rejected } = parseStreamEntries<TPayload>(this.stream, entries, this.parse);
+    if (rejected.length > 0) await this.passOver(rejected);
     if (messages.length === 0) return;
     try {
       await this.callHandler(messages);
@@ -399,6 +396,36 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     }
     handled();
     await this.acknowledge(messages);
+  }
+
+  /**
+   * Acknowledges entries that cannot become messages; those that failed the stream's `parse`
+   * go to `<stream>.dead` instead (acknowledged in the same script) unless `maxDeliveries` is 0.
+   */
+  private async passOver(rejected: RejectedEntry[]): Promise<void> {
+    const deadLetter = (entry: RejectedEntry): boolean =>
+      this.settings.maxDeliveries > 0 && entry.validationError !== undefined;
+    for (const entry of rejected) {
+      const fate = deadLetter(entry)
+        ? `moving entry ${entry.id} to ${this.stream}.dead`
+        : `acknowledging entry ${entry.id}`;
+      this.logger.warn(`${this.label}: ${fate} without handling it: ${entry.reason}`);
+    }
+    const acked = rejected.filter((entry) => !deadLetter(entry));
+    if (acked.length > 0) await this.groupReader.ack(acked.map(({ id }) => id));
+    this.emit('rejected', rejected);
+    const invalid = rejected.filter(deadLetter);
+    if (invalid.length === 0) return;
+    const states = await this.groupReader.pendingState(invalid.map(({ id }) => id));
+    const deadLettered = await this.writeDeadLetters(
+      invalid.map(({ id, validationError }) => ({
+        id,
+        error: validationError,
+        deliveries: states.get(id)?.deliveries ?? 1,
+      })),
+      'whose payload failed validation',
+    );
+    if (deadLettered.length > 0) this.emit('deadLettered', deadLettered);
   }
 
   private async acknowledge(messages: readonly RedstreamMessage<TPayload>[]): Promise<void> {
@@ -500,6 +527,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
 
   private async writeDeadLetters(
     candidates: readonly { id: string; error: unknown; deliveries: number }[],
+    why = `after ${this.settings.maxDeliveries} deliveries`,
   ): Promise<DeadLetteredEntry[]> {
     const written: DeadLetteredEntry[] = [];
     for (const { id, error, deliveries } of candidates) {
@@ -516,8 +544,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     }
     if (written.length > 0) {
       this.logger.warn(
-        `${this.label}: moved ${written.length} entr${written.length === 1 ? 'y' : 'ies'} to ${this.stream}.dead ` +
-          `after ${this.settings.maxDeliveries} deliveries: ` +
+        `${this.label}: moved ${written.length} entr${written.length === 1 ? 'y' : 'ies'} ${why} to ${this.stream}.dead: ` +
           written.map((entry) => `${entry.id} (${entry.error})`).join(', '),
       );
     }
