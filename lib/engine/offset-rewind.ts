@@ -10,7 +10,8 @@ import { RedstreamConfigError } from './errors';
  * again), or the first entry at or after an id or a time (ms since the epoch, on the clock
  * that stamped the ids).
  */
-export type RewindTarget = { kind: 'start' } | { kind: 'end' } | { kind: 'id'; id: string } | { kind: 'time'; ms: number };
+export type RewindTarget =
+  { kind: 'start' } | { kind: 'end' } | { kind: 'id'; id: string } | { kind: 'time'; ms: number };
 
 /** What a rewind did. */
 export type RewindResult =
