@@ -233,6 +233,14 @@ describe('the redstream command', () => {
         { id: ids[3], ageMs: expect.any(Number), fields: { payload: '{"id":3}' } },
       ],
     });
+    // A Redis error mid-command: one line naming the URL, exit 1.
+    await admin.set(streamKey('not-a-stream'), 'x');
+    const failed = await cli('peek', 'not-a-stream');
+    expect(failed).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `redstream: Redis at ${testRedisUrl()} failed: WRONGTYPE Operation against a key holding the wrong kind of value\n`,
+    });
     const human = await cli('peek', 'products', '--count', '1');
     expect(human.stdout).toMatch(new RegExp(`^ID +AGE +FIELDS\n${ids[0]} +\\S+ +payload=\\{"id":0\\}\n$`));
   });
