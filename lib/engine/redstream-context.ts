@@ -1,5 +1,6 @@
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import { RedstreamConfigError } from './errors';
+import type { LockExpiryWatch } from './lock-expiry-watch';
 import { RedisConnectionFactory } from './redis-connection';
 import { RedstreamKeys } from './redstream-keys';
 
@@ -8,6 +9,8 @@ export interface RedstreamContext {
   readonly keys: RedstreamKeys;
   readonly connections: RedisConnectionFactory;
   readonly logger: RedstreamLogger;
+  /** Wakes standbys when a lock expires (a crashed owner); absent, standbys only poll. */
+  readonly lockExpiry?: LockExpiryWatch;
 }
 
 /** Prefixes every line with `[redstream]` and writes to the console. */

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Cron } from 'croner';
 import {
   durationToMs,
+  LockExpiryEvents,
   ProducerOptions,
   RedisConnection,
   RedstreamConfigError,
@@ -16,7 +17,8 @@ import {
   DEFAULT_REDIS_URL,
   DEFAULT_TRIM_INTERVAL_MS,
 } from '../engine';
-import { booleanOption as checkBoolean, nonNegativeMs, positiveMs } from '../engine/option-validation';
+import { LOCK_EXPIRY_EVENTS } from '../engine/lock-expiry-watch';
+import { booleanOption as checkBoolean, nonNegativeMs, oneOf, positiveMs } from '../engine/option-validation';
 import { validateGroupName } from '../engine/redstream-keys';
 import type {
   RedstreamConsumerDefaults,
@@ -34,6 +36,7 @@ export interface ResolvedRedstreamModuleOptions {
   readonly redis: RedisConnection;
   readonly namespace?: string;
   readonly logger: RedstreamLogger;
+  readonly lockExpiryEvents: LockExpiryEvents;
   readonly consumerDefaults: RedstreamConsumerDefaults;
   readonly producer: ProducerOptions;
   readonly trimmer:
@@ -59,6 +62,7 @@ export function resolveModuleOptions(options: RedstreamModuleOptions = {}): Reso
     redis: resolveRedis(options.redis),
     namespace: resolveNamespace(options.namespace),
     logger: resolveLogger(options.logger),
+    lockExpiryEvents: resolveLockExpiryEvents(options.lockExpiryEvents),
     consumerDefaults: objectOption(options.consumerDefaults, 'consumerDefaults'),
     producer: objectOption(options.producer, 'producer'),
     trimmer: resolveTrimmer(options.trimmer),
@@ -93,6 +97,14 @@ function resolveNamespace(namespace: unknown): string | undefined {
     return validateNamespace(namespace);
   } catch (error) {
     return fail('namespace', (error as Error).message);
+  }
+}
+
+function resolveLockExpiryEvents(value: unknown): LockExpiryEvents {
+  try {
+    return oneOf(value, 'lockExpiryEvents', LOCK_EXPIRY_EVENTS, 'listen');
+  } catch (error) {
+    return fail('lockExpiryEvents', (error as Error).message);
   }
 }
 

@@ -76,6 +76,8 @@ describe('the npm package', () => {
       'dist/engine/index.d.ts',
       'dist/typeorm/index.js',
       'dist/typeorm/index.d.ts',
+      'dist/testing/index.js',
+      'dist/testing/index.d.ts',
     ]) {
       expect({ file, packed: packed.has(file) }).toEqual({ file, packed: true });
     }

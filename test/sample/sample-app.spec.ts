@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import initSqlJs from 'sql.js';
 import request from 'supertest';
+import { redstreamTesting } from '../../lib/testing';
 import { AppModule } from '../../sample/src/app.module';
 import type { Product } from '../../sample/src/products/product.entity';
+import { INDEXER_CONSUMER, PRODUCTS_STREAM } from '../../sample/src/products/products.constants';
 import { ProductsService } from '../../sample/src/products/products.service';
 import { SampleConfig, sampleConfigFromEnv } from '../../sample/src/sample-config';
 import type { SearchHit } from '../../sample/src/search/search-index.service';
@@ -71,11 +73,9 @@ describe('sample app', () => {
     const table = await create(app, { name: 'Oak table', description: 'Seats six', price: 900 });
     expect(chair).toMatchObject({ id: expect.any(Number), name: 'Oak chair', featured: false, healsAfterDelay: false });
 
-    const oak = await waitFor(async () => {
-      const hits = await search(app, 'q=oak');
-      return hits.length === 2 ? hits : undefined;
-    });
-    expect(oak.map((hit) => hit.name)).toEqual(['Oak chair', 'Oak table']);
+    // The messages are in Redis once the responses came: drain() waits for the indexer to handle them.
+    await redstreamTesting.drain(app, PRODUCTS_STREAM, INDEXER_CONSUMER, { timeoutMs: 15_000 });
+    expect((await search(app, 'q=oak')).map((hit) => hit.name)).toEqual(['Oak chair', 'Oak table']);
     expect(await search(app, 'q=chai')).toEqual([expect.objectContaining({ id: chair.id })]);
 
     const bulk = await http
@@ -83,7 +83,8 @@ describe('sample app', () => {
       .send({ ids: [chair.id, table.id, 9999], set: { featured: true } })
       .expect(200);
     expect(bulk.body).toEqual({ updated: [chair.id, table.id], healsAfterDelay: false });
-    await waitFor(async () => (await search(app, 'featured=true')).length === 2);
+    await redstreamTesting.drain(app, PRODUCTS_STREAM, INDEXER_CONSUMER, { timeoutMs: 15_000 });
+    expect(await search(app, 'featured=true')).toHaveLength(2);
 
     const patched = await http.patch(`/products/${table.id}`).send({ price: 850, description: 'Seats eight' });
     // Version 1 on insert, 2 by the bulk UPDATE (TypeORM adds "version + 1"), 3 by save().

@@ -50,4 +50,34 @@ describe('entry points and the optional typeorm peer', () => {
     expect(report.exports.redstreamShardConsumers).toBe('function,function');
     expect(report.sameShardsEverywhere).toBe(true);
   }, 60_000);
+
+  it('the testing entry loads neither typeorm nor a test runner, and the root entry does not load it', () => {
+    const script = `
+      const loaded = (pattern) => Object.keys(require.cache).filter((file) => pattern.test(file)).length;
+      const root = require('./lib');
+      const rootLoadedTesting = loaded(/[\\\\/]lib[\\\\/]testing[\\\\/]/);
+      const testing = require('./lib/testing');
+      process.stdout.write(JSON.stringify({
+        rootLoadedTesting,
+        testingLoaded: loaded(/[\\\\/]lib[\\\\/]testing[\\\\/]/) > 0,
+        typeorm: loaded(/[\\\\/]node_modules[\\\\/]typeorm[\\\\/]/),
+        runners: loaded(/[\\\\/]node_modules[\\\\/](jest|@jest|expect|@nestjs[\\\\/]testing)[\\\\/]/),
+        helpers: ['drain', 'uniqueNamespace', 'flushNamespace'].map((name) => typeof testing.redstreamTesting[name]),
+        timeoutIsOurs: new testing.RedstreamDrainTimeoutError('m', 's', 'c', '1-0', null) instanceof root.RedstreamError,
+      }));
+    `;
+    const output = execFileSync(process.execPath, ['--require', './test/support/ts-register.js', '-e', script], {
+      cwd: repositoryRoot,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(JSON.parse(output)).toEqual({
+      rootLoadedTesting: 0,
+      testingLoaded: true,
+      typeorm: 0,
+      runners: 0,
+      helpers: ['function', 'function', 'function'],
+      timeoutIsOurs: true,
+    });
+  }, 60_000);
 });
