@@ -7,6 +7,7 @@ import type { GroupConsumerOptions } from './interfaces/group-consumer-options.i
 import type { ConsumerOptions } from './interfaces/consumer-options.interface';
 import type { DelayerOptions } from './interfaces/delayer-options.interface';
 import type { ConsumerLag, DelayBacklog, GroupLag, LagOptions } from './interfaces/lag.interface';
+import type { RedstreamStatus, StatusOptions } from './interfaces/redstream-status.interface';
 import type { ProducerOptions } from './interfaces/producer-options.interface';
 import type { RedstreamPayload } from './interfaces/redstream-message.interface';
 import type { LockExpiryEvents, RedstreamOptions } from './interfaces/redstream-options.interface';
@@ -20,6 +21,7 @@ import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_REDIS_URL } from './redstream-default
 import { RedstreamClosedError } from './errors';
 import { LOCK_EXPIRY_EVENTS, LockExpiryWatch } from './lock-expiry-watch';
 import { oneOf } from './option-validation';
+import { StatusCollector } from './redstream-status';
 import { StreamLagReader } from './stream-lag';
 import { Trimmer } from './trimmer';
 import { withTimeout } from './with-timeout';
@@ -170,6 +172,17 @@ export class Redstream implements RedstreamContext {
   /** The Delayer's backlog of `stream`: delay messages waiting in `<stream>.delay` and the oldest one's age. O(1). */
   delayBacklog(stream: string): Promise<DelayBacklog> {
     return this.lagReader().delayBacklog(stream);
+  }
+
+  /**
+   * Every stream of the namespace (or only `options.streams`) at once: length, delay backlog,
+   * dead letters, offset consumers (offset, lag, whether an instance holds the lock and its
+   * owner id) and consumer groups (members, pending, lag, oldest pending age). Consumers are
+   * the registered ones and those with an offset key. Streams are found with a SCAN, which
+   * walks Redis's whole keyspace; the rest is pipelined. The `redstream status --json` output.
+   */
+  status(options?: StatusOptions): Promise<RedstreamStatus> {
+    return new StatusCollector(this.client, this.keys).status(options);
   }
 
   /**
