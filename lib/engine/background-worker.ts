@@ -11,6 +11,7 @@ import { WORKER_DEFAULTS } from './worker-defaults';
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import type { WorkerLease } from './leases/worker-lease.interface';
 import type { RedisConnectionFactory } from './redis-connection';
+import type { SharedBlockingReads } from './shared-blocking-reads';
 
 /** The events every background worker emits; subclasses add their own (and `active`). */
 export interface BackgroundWorkerEvents {
@@ -36,6 +37,8 @@ export interface BackgroundWorkerSetup {
   connections: RedisConnectionFactory;
   /** First and largest retry delay, and the blocking reader's watchdog grace, in ms. */
   timing: { backoffInitialMs: number; backoffMaxMs: number; readGraceMs: number; stalledAfterMs?: number };
+  /** Shares the worker's offset reads and standby waits with the other workers, when enabled. */
+  sharedReads?: SharedBlockingReads;
   /** Builds the lease; it may wait for its turn on the worker's blocking reader. */
   lease: (reader: BlockingReader) => WorkerLease;
 }
@@ -86,7 +89,12 @@ export abstract class BackgroundWorker<
     this.label = setup.label;
     // A logger that throws must not take the worker (or the process) down.
     this.logger = guardLogger(setup.logger);
-    this.reader = new BlockingReader(setup.connections, setup.label, setup.timing.readGraceMs);
+    this.reader = new BlockingReader(
+      setup.connections,
+      setup.label,
+      setup.timing.readGraceMs,
+      setup.sharedReads,
+    );
     this.lease = setup.lease(this.reader);
     this.backoff = new Backoff({ initialMs: setup.timing.backoffInitialMs, maxMs: setup.timing.backoffMaxMs });
     this.stallWatch = new StallWatch(

@@ -10,7 +10,7 @@ import type { ConsumerLag, DelayBacklog, GroupLag, LagOptions } from './interfac
 import type { RedstreamStatus, StatusOptions } from './interfaces/redstream-status.interface';
 import type { ProducerOptions } from './interfaces/producer-options.interface';
 import type { RedstreamPayload } from './interfaces/redstream-message.interface';
-import type { LockExpiryEvents, RedstreamOptions } from './interfaces/redstream-options.interface';
+import type { BlockingReadsMode, LockExpiryEvents, RedstreamOptions } from './interfaces/redstream-options.interface';
 import type { TrimmerOptions } from './interfaces/trimmer-options.interface';
 import { Producer } from './producer';
 import { RedisConnectionFactory, RedisClient } from './redis-connection';
@@ -21,6 +21,7 @@ import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_REDIS_URL } from './redstream-default
 import { RedstreamClosedError } from './errors';
 import { LOCK_EXPIRY_EVENTS, LockExpiryWatch } from './lock-expiry-watch';
 import { oneOf } from './option-validation';
+import { BLOCKING_READS_MODES, SharedBlockingReads } from './shared-blocking-reads';
 import { StatusCollector } from './redstream-status';
 import { StreamLagReader } from './stream-lag';
 import { Trimmer } from './trimmer';
@@ -44,6 +45,7 @@ export class Redstream implements RedstreamContext {
   readonly connections: RedisConnectionFactory;
   readonly logger: RedstreamLogger;
   readonly lockExpiry: LockExpiryWatch;
+  readonly sharedReads: SharedBlockingReads;
   private closing?: Promise<void>;
   /** Workers created here, stopped by `close()` before their connections go. */
   private readonly workers = new Set<{ retire(): Promise<void> }>();
@@ -57,6 +59,12 @@ export class Redstream implements RedstreamContext {
       this.keys,
       this.logger,
       oneOf<LockExpiryEvents>(options.lockExpiryEvents, 'Redstream: lockExpiryEvents', LOCK_EXPIRY_EVENTS, 'listen'),
+    );
+    this.sharedReads = new SharedBlockingReads(
+      this.connections,
+      this.keys,
+      this.logger,
+      oneOf<BlockingReadsMode>(options.blockingReads, 'Redstream: blockingReads', BLOCKING_READS_MODES, 'shared'),
     );
   }
 
@@ -201,6 +209,7 @@ export class Redstream implements RedstreamContext {
       const stopped = Promise.all([...this.workers].map((worker) => worker.retire()));
       await withTimeout(stopped, drainTimeoutMs, () => undefined);
       this.lockExpiry.close();
+      this.sharedReads.close();
       await this.connections.close();
     })();
     return this.closing;

@@ -136,14 +136,6 @@ export class StreamLock {
     await withTimeout(released, Math.max(100, leaseUntil - performance.now()), () => undefined);
   }
 
-  /**
-   * Waits, on a blocking connection, until the owner releases the lock or `timeoutMs` passes.
-   * Resolves either way; the caller then tries to acquire.
-   */
-  async waitForRelease(blockingClient: RedisClient, timeoutMs: number): Promise<void> {
-    await blockingClient.brpop(this.notifyKey, Math.max(timeoutMs, 10) / 1000);
-  }
-
   private async extendWith(run: () => Promise<unknown>): Promise<boolean> {
     const sentAt = performance.now();
     const held = (await run()) === 1;

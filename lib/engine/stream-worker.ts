@@ -255,10 +255,7 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
   private async readAfter(offset: string): Promise<RawStreamEntry[] | null> {
     const { blockMs } = this.options;
     const count = this.batchLimiter.nextCount();
-    const reply = (await this.reader.watch(blockMs, (client) =>
-      client.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.streamKey, offset),
-    )) as [string, RawStreamEntry[]][] | null;
-    const entries = reply?.[0]?.[1] ?? null;
+    const entries = await this.reader.readAfter(this.streamKey, offset, count, blockMs);
     this.batchLimiter.record(entries);
     return entries;
   }

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Cron } from 'croner';
 import {
+  BlockingReadsMode,
   durationToMs,
   LockExpiryEvents,
   ProducerOptions,
@@ -18,6 +19,7 @@ import {
   DEFAULT_TRIM_INTERVAL_MS,
 } from '../engine';
 import { LOCK_EXPIRY_EVENTS } from '../engine/lock-expiry-watch';
+import { BLOCKING_READS_MODES } from '../engine/shared-blocking-reads';
 import { booleanOption as checkBoolean, nonNegativeMs, oneOf, positiveMs } from '../engine/option-validation';
 import { validateGroupName } from '../engine/redstream-keys';
 import type {
@@ -37,6 +39,7 @@ export interface ResolvedRedstreamModuleOptions {
   readonly namespace?: string;
   readonly logger: RedstreamLogger;
   readonly lockExpiryEvents: LockExpiryEvents;
+  readonly blockingReads: BlockingReadsMode;
   readonly consumerDefaults: RedstreamConsumerDefaults;
   readonly producer: ProducerOptions;
   readonly trimmer:
@@ -63,6 +66,7 @@ export function resolveModuleOptions(options: RedstreamModuleOptions = {}): Reso
     namespace: resolveNamespace(options.namespace),
     logger: resolveLogger(options.logger),
     lockExpiryEvents: resolveLockExpiryEvents(options.lockExpiryEvents),
+    blockingReads: resolveBlockingReads(options.blockingReads),
     consumerDefaults: objectOption(options.consumerDefaults, 'consumerDefaults'),
     producer: objectOption(options.producer, 'producer'),
     trimmer: resolveTrimmer(options.trimmer),
@@ -97,6 +101,14 @@ function resolveNamespace(namespace: unknown): string | undefined {
     return validateNamespace(namespace);
   } catch (error) {
     return fail('namespace', (error as Error).message);
+  }
+}
+
+function resolveBlockingReads(value: unknown): BlockingReadsMode {
+  try {
+    return oneOf(value, 'blockingReads', BLOCKING_READS_MODES, 'shared');
+  } catch (error) {
+    return fail('blockingReads', (error as Error).message);
   }
 }
 

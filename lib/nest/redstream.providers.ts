@@ -13,8 +13,8 @@ export const redstreamProviders: Provider[] = [
   },
   {
     provide: Redstream,
-    useFactory: ({ redis, namespace, logger, lockExpiryEvents }: ResolvedRedstreamModuleOptions) =>
-      new Redstream({ redis, namespace, logger, lockExpiryEvents }),
+    useFactory: ({ redis, namespace, logger, lockExpiryEvents, blockingReads }: ResolvedRedstreamModuleOptions) =>
+      new Redstream({ redis, namespace, logger, lockExpiryEvents, blockingReads }),
     inject: [REDSTREAM_RESOLVED_OPTIONS],
   },
   {

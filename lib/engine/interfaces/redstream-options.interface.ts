@@ -8,6 +8,12 @@ import type { RedstreamLogger } from './redstream-logger.interface';
  */
 export type LockExpiryEvents = 'listen' | 'configure' | false;
 
+/**
+ * How workers' blocking reads reach Redis: `'shared'` (the default) on a few connections for
+ * the whole instance, `'per-worker'` on one each. See {@link RedstreamOptions.blockingReads}.
+ */
+export type BlockingReadsMode = 'shared' | 'per-worker';
+
 /** Options of a {@link Redstream} engine instance. */
 export interface RedstreamOptions {
   /**
@@ -46,4 +52,16 @@ export interface RedstreamOptions {
    * (each node publishes its own events): standbys poll there.
    */
   lockExpiryEvents?: LockExpiryEvents;
+  /**
+   * How the workers' blocking reads reach Redis.
+   *
+   * - `'shared'` (default): the Consumers' and Delayers' blocking reads share one connection
+   *   (one XREAD BLOCK over every stream waited for), the standbys' waits share another (one
+   *   BRPOP over every notify list), so an instance uses at most four connections for them,
+   *   the shared command connection and the `lockExpiryEvents` subscriber included, however
+   *   many workers it runs. Group consumers keep one each (XREADGROUP cannot span groups).
+   *   On Redis Cluster (a multi-key command must stay in one slot) every worker keeps its own.
+   * - `'per-worker'`: every worker blocks on a connection of its own, as before 1.x.
+   */
+  blockingReads?: BlockingReadsMode;
 }

@@ -42,6 +42,7 @@ export function singleOwnerSetup(
     logger,
     connections: context.connections,
     timing,
+    sharedReads: context.sharedReads,
     lease: (reader) => new SingleOwnerLease(lock, reader, timing.standbyPollMs, context.lockExpiry),
   };
 }
@@ -85,8 +86,7 @@ export class SingleOwnerLease implements WorkerLease {
   async waitForTurn(signal: AbortSignal): Promise<void> {
     // stop() may have come while the lock was asked for: there was no wait to interrupt yet.
     if (signal.aborted) return;
-    const wait = (): Promise<void> =>
-      this.reader.watch(this.standbyPollMs, (client) => this.lock.waitForRelease(client, this.standbyPollMs));
+    const wait = (): Promise<void> => this.reader.waitForList(this.lock.notifyKey, this.standbyPollMs);
     if (!this.expiry) return wait();
     const { key, notifyKey } = this.lock;
     const done = this.expiry.waiting(key, notifyKey, this.lock.timing.ttlMs);

@@ -1,4 +1,4 @@
-import type { Duration, LockExpiryEvents, ProducerOptions, RedisConnection, RedstreamLogger } from '../../engine';
+import type { BlockingReadsMode, Duration, LockExpiryEvents, ProducerOptions, RedisConnection, RedstreamLogger } from '../../engine';
 import type { RedstreamConsumerOptions, RedstreamWorkerSettings } from './redstream-consumer-options.interface';
 import type { RedstreamGroupConsumerOptions } from './redstream-group-consumer-options.interface';
 
@@ -70,6 +70,12 @@ export interface RedstreamModuleOptions {
    * flags merged), `false` to only poll. See the engine's `RedstreamOptions.lockExpiryEvents`.
    */
   lockExpiryEvents?: LockExpiryEvents;
+  /**
+   * `'shared'` (default): the workers' blocking reads share a few connections (at most four for
+   * the instance, group consumers and Redis Cluster aside); `'per-worker'`: one connection per
+   * worker. See the engine's `RedstreamOptions.blockingReads`.
+   */
+  blockingReads?: BlockingReadsMode;
   /** Worker settings of every consumer and delayer unless the decorator or `handlers` set them. */
   consumerDefaults?: RedstreamConsumerDefaults;
   /** Options of the injectable `Producer`. */
