@@ -166,7 +166,6 @@ abstract class Multiplexer<T, W extends Waiter<T>> {
         continue;
       }
       this.wakeSent = false;
-      const involved = [...this.waiters];
       try {
         this.client ??= this.connections.createBlocking(this.purpose);
         await this.round(this.client);
@@ -174,8 +173,9 @@ abstract class Multiplexer<T, W extends Waiter<T>> {
         this.blocking = undefined;
         if (this.closed) break;
         // Whatever broke the command (a lost connection, the watchdog) is the waits' to
-        // retry with their workers' backoff, as with a connection of their own.
-        this.failAll(involved, error as Error);
+        // retry with their workers' backoff, as with a connection of their own; those that
+        // came during the command counted on it as well.
+        this.failAll([...this.waiters], error as Error);
       } finally {
         this.blocking = undefined;
       }
