@@ -89,12 +89,7 @@ export abstract class BackgroundWorker<
     this.label = setup.label;
     // A logger that throws must not take the worker (or the process) down.
     this.logger = guardLogger(setup.logger);
-    this.reader = new BlockingReader(
-      setup.connections,
-      setup.label,
-      setup.timing.readGraceMs,
-      setup.sharedReads,
-    );
+    this.reader = new BlockingReader(setup.connections, setup.label, setup.timing.readGraceMs, setup.sharedReads);
     this.lease = setup.lease(this.reader);
     this.backoff = new Backoff({ initialMs: setup.timing.backoffInitialMs, maxMs: setup.timing.backoffMaxMs });
     this.stallWatch = new StallWatch(

@@ -266,7 +266,15 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
       reply = await this.watched(
         client,
         blockMs + graceMs,
-        client.xread('COUNT', 1, 'BLOCK', blockMs, 'STREAMS', ...after.keys(), ...after.values()) as Promise<XreadReply>,
+        client.xread(
+          'COUNT',
+          1,
+          'BLOCK',
+          blockMs,
+          'STREAMS',
+          ...after.keys(),
+          ...after.values(),
+        ) as Promise<XreadReply>,
       );
     } catch (error) {
       if (!isRedisReplyError(error)) throw error;
@@ -321,7 +329,8 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
     const reads = fresh.map(
       (waiter) => client.xread('COUNT', waiter.count, 'STREAMS', waiter.key, waiter.after) as Promise<XreadReply>,
     );
-    if (after.size > 0) reads.push(client.xread('COUNT', 1, 'STREAMS', ...after.keys(), ...after.values()) as Promise<XreadReply>);
+    if (after.size > 0)
+      reads.push(client.xread('COUNT', 1, 'STREAMS', ...after.keys(), ...after.values()) as Promise<XreadReply>);
     const replies = await this.watched(client, graceMs, Promise.allSettled(reads));
     // A lost connection fails every read: the waits are failed together by the loop.
     const lost = replies.find(

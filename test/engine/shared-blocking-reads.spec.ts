@@ -129,7 +129,11 @@ describe('shared blocking reads (blockingReads)', () => {
           redstream.consumer({
             stream: `${mode}-${stream}`,
             name: consumer,
-            handler: (messages) => void handled.set(`${stream}/${consumer}`, messages.map((message) => message.id)),
+            handler: (messages) =>
+              void handled.set(
+                `${stream}/${consumer}`,
+                messages.map((message) => message.id),
+              ),
           }),
         ),
       );

@@ -1,4 +1,11 @@
-import type { BlockingReadsMode, Duration, LockExpiryEvents, ProducerOptions, RedisConnection, RedstreamLogger } from '../../engine';
+import type {
+  BlockingReadsMode,
+  Duration,
+  LockExpiryEvents,
+  ProducerOptions,
+  RedisConnection,
+  RedstreamLogger,
+} from '../../engine';
 import type { RedstreamConsumerOptions, RedstreamWorkerSettings } from './redstream-consumer-options.interface';
 import type { RedstreamGroupConsumerOptions } from './redstream-group-consumer-options.interface';
 
