@@ -259,6 +259,7 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
     const after = this.lowestIds(waiting);
     const blockMs = Math.min(...waiting.map((waiter) => waiter.blockMs));
     const graceMs = Math.max(...waiting.map((waiter) => waiter.graceMs));
+    const count = Math.max(...waiting.map((waiter) => waiter.count));
     after.set(this.wakeKey, this.wakeId);
     this.blocking = after;
     let reply: XreadReply;
@@ -268,7 +269,7 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
         blockMs + graceMs,
         client.xread(
           'COUNT',
-          1,
+          count,
           'BLOCK',
           blockMs,
           'STREAMS',
@@ -282,7 +283,7 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
       for (const waiter of waiters) waiter.fresh = true;
       return;
     }
-    this.markWoken(reply);
+    this.handOut(reply, count);
   }
 
   /** The lowest id waited after, per stream. */
@@ -295,17 +296,23 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
     return after;
   }
 
-  /** Marks the waits whose streams have news after their ids to be read next round. */
-  private markWoken(reply: XreadReply): void {
+  /**
+   * Hands each wait the entries of `reply` after its id, up to its own count, without another
+   * round trip. A wait with none there is read next round if the reply may have stopped short
+   * of its id (`count` entries came).
+   */
+  private handOut(reply: XreadReply, count: number): void {
     for (const [key, entries] of reply ?? []) {
-      const first = entries[0]?.[0];
-      if (first === undefined) continue;
+      if (entries.length === 0) continue;
       if (key === this.wakeKey) {
         this.wakeId = entries[entries.length - 1][0];
         continue;
       }
-      for (const waiter of this.waiters) {
-        if (waiter.key === key && compareStreamIds(waiter.after, first) < 0) waiter.fresh = true;
+      for (const waiter of [...this.waiters]) {
+        if (waiter.key !== key || waiter.fresh) continue;
+        const after = entries.filter(([id]) => compareStreamIds(id, waiter.after) > 0);
+        if (after.length > 0) waiter.settle(after.slice(0, waiter.count));
+        else if (entries.length >= count) waiter.fresh = true;
       }
     }
   }
@@ -329,8 +336,9 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
     const reads = fresh.map(
       (waiter) => client.xread('COUNT', waiter.count, 'STREAMS', waiter.key, waiter.after) as Promise<XreadReply>,
     );
+    const count = Math.max(0, ...waiting.map((waiter) => waiter.count));
     if (after.size > 0)
-      reads.push(client.xread('COUNT', 1, 'STREAMS', ...after.keys(), ...after.values()) as Promise<XreadReply>);
+      reads.push(client.xread('COUNT', count, 'STREAMS', ...after.keys(), ...after.values()) as Promise<XreadReply>);
     const replies = await this.watched(client, graceMs, Promise.allSettled(reads));
     // A lost connection fails every read: the waits are failed together by the loop.
     const lost = replies.find(
@@ -345,7 +353,7 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
       else waiter.fresh = false;
     });
     const signal = replies[fresh.length];
-    if (signal?.status === 'fulfilled') this.markWoken(signal.value);
+    if (signal?.status === 'fulfilled') this.handOut(signal.value, count);
     // Refused (WRONGTYPE): read each on its own next round, which names the one at fault.
     else if (signal) for (const waiter of waiting) waiter.fresh = true;
   }
