@@ -210,13 +210,19 @@ interface StreamWaiter extends Waiter<RawStreamEntry[] | null> {
 /**
  * Offset readers' `XREAD BLOCK` on one connection. A round either reads, pipelined and
  * without blocking, the streams of the waits that are new or were woken (each with its own
- * COUNT, handing each its entries), or, when none is, blocks in one `XREAD COUNT 1 BLOCK`
- * over every stream waited for (after the lowest id waited after) and the wake stream; the
- * waits whose streams have news are read in the next round.
+ * COUNT, handing each its entries), or, when none is, blocks in one `XREAD COUNT <largest>
+ * BLOCK` over every stream waited for (after the lowest id waited after) and the wake stream,
+ * and hands each wait the entries after its own id, up to its own count.
  */
 export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, StreamWaiter> {
   /** The last wake-up seen on the wake stream. */
   private wakeId = '0-0';
+  /**
+   * Streams whose waits were just handed entries, with the last id handed: the next blocking
+   * XREAD includes them, so that the worker's next wait (after that id, usually registered
+   * while the command blocks) is covered and need not interrupt it.
+   */
+  private lingering = new Map<string, string>();
 
   constructor(connections: RedisConnectionFactory, wakeKey: string, logger: RedstreamLogger) {
     super(connections, wakeKey, 'shared stream reads', logger);
@@ -257,6 +263,11 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
     const waiting = waiters.filter((waiter) => !waiter.fresh);
     if (fresh.length > 0) return this.readNow(client, fresh, waiting);
     const after = this.lowestIds(waiting);
+    for (const [key, id] of this.lingering) {
+      const lowest = after.get(key);
+      if (lowest === undefined || compareStreamIds(id, lowest) < 0) after.set(key, id);
+    }
+    this.lingering = new Map();
     const blockMs = Math.min(...waiting.map((waiter) => waiter.blockMs));
     const graceMs = Math.max(...waiting.map((waiter) => waiter.graceMs));
     const count = Math.max(...waiting.map((waiter) => waiter.count));
@@ -286,6 +297,13 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
     this.handOut(reply, count);
   }
 
+  private handTo(waiter: StreamWaiter, entries: RawStreamEntry[]): void {
+    const last = entries[entries.length - 1][0];
+    const lingering = this.lingering.get(waiter.key);
+    if (lingering === undefined || compareStreamIds(last, lingering) < 0) this.lingering.set(waiter.key, last);
+    waiter.settle(entries);
+  }
+
   /** The lowest id waited after, per stream. */
   private lowestIds(waiters: StreamWaiter[]): Map<string, string> {
     const after = new Map<string, string>();
@@ -311,7 +329,7 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
       for (const waiter of [...this.waiters]) {
         if (waiter.key !== key || waiter.fresh) continue;
         const after = entries.filter(([id]) => compareStreamIds(id, waiter.after) > 0);
-        if (after.length > 0) waiter.settle(after.slice(0, waiter.count));
+        if (after.length > 0) this.handTo(waiter, after.slice(0, waiter.count));
         else if (entries.length >= count) waiter.fresh = true;
       }
     }
@@ -326,7 +344,7 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
 
   /**
    * Reads each fresh wait's stream without blocking, all at once; a wait that finds nothing
-   * blocks next. The others' streams are looked at in the same go (one XREAD COUNT 1 without
+   * blocks next. The others' streams are looked at in the same go (one multi-key XREAD without
    * BLOCK): busy streams, whose waits are fresh round after round, must not keep an idle
    * stream's news waiting for the next blocking round.
    */
@@ -349,7 +367,7 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
       const reply = replies[index];
       if (reply.status === 'rejected') return waiter.fail(reply.reason as Error);
       const entries = reply.value?.[0]?.[1];
-      if (entries && entries.length > 0) waiter.settle(entries);
+      if (entries && entries.length > 0) this.handTo(waiter, entries);
       else waiter.fresh = false;
     });
     const signal = replies[fresh.length];
