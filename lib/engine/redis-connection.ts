@@ -63,8 +63,9 @@ export function describeConnection(connection: RedisConnection): string {
 
 /**
  * Creates and owns the engine's Redis connections: one shared connection for ordinary
- * commands, one for the Producers, and one more for every blocking reader (a blocking XREAD
- * or BRPOP holds its connection for the whole BLOCK time). `close()` closes only what it
+ * commands, one for the Producers, and the blocking ones asked for (a blocking XREAD or BRPOP
+ * holds its connection for the whole BLOCK time): the shared blocking reads' two, the
+ * expiry subscriber, and one per worker that blocks on its own. `close()` closes only what it
  * created.
  */
 export class RedisConnectionFactory {

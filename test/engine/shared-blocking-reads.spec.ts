@@ -211,4 +211,8 @@ describe('shared blocking reads (blockingReads)', () => {
     await waitFor(() => seen.includes(id), 5_000);
     expect(Date.now() - queuedAt).toBeLessThan(2_000);
   });
+
+  it('rejects an unknown blockingReads mode', () => {
+    expect(() => engine('unused', 'pooled' as never)).toThrow(/blockingReads/);
+  });
 });

@@ -248,6 +248,7 @@ describe('RedstreamModule bootstrap errors name Class.method', () => {
       [{ trimmer: { schedule: 0 } }, /option "trimmer.schedule" is invalid/],
       [{ trimmer: { consumerNames: { products: ['has space'] } } }, /option "trimmer.consumerNames\["products"\]"/],
       [{ drainTimeoutMs: -1 }, /option "drainTimeoutMs" is invalid/],
+      [{ blockingReads: 'pooled' as never }, /option "blockingReads" is invalid/],
       [{ redis: 'http://127.0.0.1:6379' }, /option "redis" is invalid: expected a redis:\/\/ or rediss:\/\/ URL/],
       [{ redis: 6379 as never }, /option "redis" is invalid: .*got 6379/],
       [{ namespace: 'my app' }, /option "namespace" is invalid: Namespace "my app"/],
