@@ -100,6 +100,8 @@ abstract class Multiplexer<T, W extends Waiter<T>> {
     this.closed = true;
     this.failAll([...this.waiters], new Error(`${this.purpose}: closed`));
     this.idle?.();
+    // Closed at once: a QUIT would wait behind the command still blocking on it.
+    if (this.client) void this.replace(this.client);
   }
 
   /** Registers `waiter`, interrupting the blocked command when it does not cover the waiter. */
