@@ -330,7 +330,11 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
       }
       for (const waiter of [...this.waiters]) {
         if (waiter.key !== key || waiter.fresh) continue;
-        const after = entries.filter(([id]) => compareStreamIds(id, waiter.after) > 0);
+        // Usually the wait's own id was the one read after: every entry follows it.
+        const after =
+          compareStreamIds(entries[0][0], waiter.after) > 0
+            ? entries
+            : entries.filter(([id]) => compareStreamIds(id, waiter.after) > 0);
         if (after.length > 0) this.handTo(waiter, after.slice(0, waiter.count));
         else if (entries.length >= count) waiter.fresh = true;
       }
