@@ -362,6 +362,7 @@ export abstract class BackgroundWorker<
         await this.step();
         this.backoff.reset();
         this.failures.succeeded();
+        if (this.lease.wantsHandOver?.() && !this.stopRequested) await this.handOver();
       } catch (error) {
         this.abandonWork();
         if (this.stopRequested || error instanceof StopRequested) break;
@@ -406,6 +407,16 @@ export abstract class BackgroundWorker<
     this.active = true;
     this.announceActive();
     return true;
+  }
+
+  /** The lease asked to be handed over: the step's batch is committed, drop the read ahead and release. */
+  private async handOver(): Promise<void> {
+    this.abandonWork();
+    const reason = (await this.lease.handOver?.()) ?? 'handed over';
+    if (!this.active) return;
+    this.active = false;
+    this.logger.log(`${this.label}: standing by (${reason})`);
+    this.emitBase('standby', reason);
   }
 
   private toStandby(reason: string): void {

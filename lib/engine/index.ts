@@ -29,6 +29,7 @@ export { RedstreamKeys } from './redstream-keys';
 export * from './redstream';
 export * from './redstream-shards';
 export { DEFAULT_LAG_MAX_COUNT } from './stream-lag';
+export type { ShardGroupMembership, ShardGroups } from './shard-group-membership';
 export type { StreamWorkerEvents } from './stream-worker';
 export type { SkippedRange } from './foreign-deletion-detector';
 export type { WorkerRecovery, WorkerStall } from './stall-watch';

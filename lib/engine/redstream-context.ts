@@ -1,6 +1,7 @@
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import { RedstreamConfigError } from './errors';
 import type { LockExpiryWatch } from './lock-expiry-watch';
+import type { ShardGroups } from './shard-group-membership';
 import { RedisConnectionFactory } from './redis-connection';
 import { RedstreamKeys } from './redstream-keys';
 
@@ -11,6 +12,8 @@ export interface RedstreamContext {
   readonly logger: RedstreamLogger;
   /** Wakes standbys when a lock expires (a crashed owner); absent, standbys only poll. */
   readonly lockExpiry?: LockExpiryWatch;
+  /** The shard groups of this instance; absent, shard groups are not balanced. */
+  readonly shardGroups?: ShardGroups;
 }
 
 /** Prefixes every line with `[redstream]` and writes to the console. */

@@ -13,6 +13,7 @@ import type { LockExpiryEvents, RedstreamOptions } from './interfaces/redstream-
 import type { TrimmerOptions } from './interfaces/trimmer-options.interface';
 import { Producer } from './producer';
 import { RedisConnectionFactory, RedisClient } from './redis-connection';
+import { ShardGroups } from './shard-group-membership';
 import { consoleLogger, RedstreamContext, resolveLogger } from './redstream-context';
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import { RedstreamKeys, validateConsumerName, validateStreamName } from './redstream-keys';
@@ -42,6 +43,7 @@ export class Redstream implements RedstreamContext {
   readonly connections: RedisConnectionFactory;
   readonly logger: RedstreamLogger;
   readonly lockExpiry: LockExpiryWatch;
+  readonly shardGroups: ShardGroups;
   private closing?: Promise<void>;
   /** Workers created here, stopped by `close()` before their connections go. */
   private readonly workers = new Set<{ retire(): Promise<void> }>();
@@ -56,6 +58,7 @@ export class Redstream implements RedstreamContext {
       this.logger,
       oneOf<LockExpiryEvents>(options.lockExpiryEvents, 'Redstream: lockExpiryEvents', LOCK_EXPIRY_EVENTS, 'listen'),
     );
+    this.shardGroups = new ShardGroups(this.connections, this.keys, this.logger);
   }
 
   /** The shared connection for ordinary commands. */
@@ -188,6 +191,7 @@ export class Redstream implements RedstreamContext {
       const stopped = Promise.all([...this.workers].map((worker) => worker.retire()));
       await withTimeout(stopped, drainTimeoutMs, () => undefined);
       this.lockExpiry.close();
+      this.shardGroups.close();
       await this.connections.close();
     })();
     return this.closing;

@@ -30,6 +30,7 @@ export interface HandlerOwnSettings extends Pick<
   handlerTimeoutMs?: number;
   delay?: Duration;
   deadLetter?: RedstreamConsumerOptions['deadLetter'];
+  shardGroup?: string | false;
 }
 
 type WorkerSettingKey = keyof typeof WORKER_DEFAULTS;
@@ -102,7 +103,7 @@ export const CONSUMER_KIND: RedstreamHandlerKind<RedstreamConsumerOptions, Consu
   nameOption: 'name',
   reservedNames: [DELAYER_CONSUMER_NAME],
   workerSettings: ALL_WORKER_SETTINGS,
-  ownSettings: ['handlerTimeoutMs', 'deadLetter'],
+  ownSettings: ['handlerTimeoutMs', 'deadLetter', 'shardGroup'],
   requiredSettings: [],
   create: (redstream, { stream, name, settings }, handle) =>
     redstream.consumer({ ...settings, stream, name, handler: handle }),
@@ -116,7 +117,7 @@ export const DELAYER_KIND: RedstreamHandlerKind<RedstreamDelayerOptions, Delayer
   nameOption: 'name',
   reservedNames: [],
   workerSettings: ALL_WORKER_SETTINGS,
-  ownSettings: ['delay'],
+  ownSettings: ['delay', 'shardGroup'],
   requiredSettings: ['delay'],
   // The resolver made sure a delay is defined.
   create: (redstream, { stream, settings }, handle) =>

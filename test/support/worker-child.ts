@@ -7,7 +7,8 @@ export interface WorkerChildConfig {
   redisUrl: string;
   namespace: string;
   /** `group`: `instances` GroupConsumers of `group` in the child. */
-  role: 'consumer' | 'delayer' | 'group';
+  /** `shards`: a consumer per shard of `redstreamShards(stream, shards)`, balanced (see shard-handler.ts). */
+  role: 'consumer' | 'delayer' | 'group' | 'shards';
   stream: string;
   /** Consumer name (role consumer). */
   name?: string;
@@ -18,6 +19,10 @@ export interface WorkerChildConfig {
   claimIdleMs?: number;
   claimIntervalMs?: number;
   backoffMaxMs?: number;
+  /** Shard count (role shards). */
+  shards?: number;
+  /** Key prefix of the recording shard handler (role shards). */
+  shardPrefix?: string;
   /** Delay in ms (role delayer). */
   delayMs?: number;
   batchSize?: number;
@@ -34,6 +39,8 @@ export interface WorkerChildConfig {
 /** A line the child prints: a worker event, or `ready` once its worker was started. */
 export interface WorkerChildEvent {
   type: 'ready' | 'active' | 'standby' | 'committed' | 'handling' | 'failed' | 'acked' | 'claimed';
+  /** The shard stream that reported it (role shards). */
+  stream?: string;
   /** The group member that reported it (role group). */
   member?: string;
   offset?: string;

@@ -1,11 +1,11 @@
 import type { RedstreamMessage } from './redstream-message.interface';
-import type { ReadingWorkerOptions } from './worker-options.interface';
+import type { ReadingWorkerOptions, ShardGroupOption } from './worker-options.interface';
 
 /** Receives one batch; the offset is committed after the returned promise resolves. */
 export type ConsumerHandler<TPayload extends object> = (messages: RedstreamMessage<TPayload>[]) => unknown;
 
 /** Options of a {@link Consumer}. */
-export interface ConsumerOptions<TPayload extends object> extends ReadingWorkerOptions {
+export interface ConsumerOptions<TPayload extends object> extends ReadingWorkerOptions, ShardGroupOption {
   /** The stream to read, e.g. `products`. */
   stream: string;
   /** The consumer's name, unique per stream (`indexer`, `cacher`); it names the offset and the lock. */

@@ -72,4 +72,5 @@ export const scripts = {
   trimWithGroups: new LuaScript('trim-with-groups', 'trim (with consumer groups)'),
   streamPosition: new LuaScript('stream-position', 'stream position read (XINFO STREAM)'),
   countRange: new LuaScript('count-range', 'counting stream entries (XRANGE)'),
+  heartbeatShardGroup: new LuaScript('heartbeat-shard-group', 'shard group heartbeat'),
 };

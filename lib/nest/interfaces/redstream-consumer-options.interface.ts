@@ -1,10 +1,10 @@
-import type { ConsumerOptions, ReadingWorkerOptions } from '../../engine';
+import type { ConsumerOptions, ReadingWorkerOptions, ShardGroupOption } from '../../engine';
 
 /** Worker settings a handler can tune; the module's `consumerDefaults` fill in the rest. */
 export type RedstreamWorkerSettings = Omit<ReadingWorkerOptions, 'logger'>;
 
 /** Options of {@link RedstreamConsumer}. */
-export interface RedstreamConsumerOptions extends RedstreamWorkerSettings {
+export interface RedstreamConsumerOptions extends RedstreamWorkerSettings, ShardGroupOption {
   /** The stream to read, e.g. `products` (the gem's `stream_name`). */
   stream: string;
   /**
