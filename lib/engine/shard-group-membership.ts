@@ -7,6 +7,9 @@ import { scripts } from './scripts';
 import { shardGroupHeartbeatFailed, shardGroupHandingOver } from './shard-group.messages';
 import { withTimeout } from './with-timeout';
 
+/** How long the last worker's stop waits for this instance's removal from the group. */
+const LEAVE_WAIT_MS = 500;
+
 /** Timing of a {@link ShardGroupMembership}, from the first worker of the group. */
 export interface ShardGroupTiming {
   /** How long a heartbeat lives on the Redis clock, in ms: the workers' `lockTtlMs`. */
@@ -86,6 +89,11 @@ export class ShardGroupMembership {
     return Math.ceil(this.shards.size / Math.max(1, this.instances));
   }
 
+  /** True when this instance owns its share (or more): it takes no free shard. */
+  get atShare(): boolean {
+    return this.owned.size >= this.share;
+  }
+
   /** Shards whose lock this instance holds now. */
   get ownedCount(): number {
     return this.owned.size;
@@ -122,12 +130,13 @@ export class ShardGroupMembership {
     this.firstBeat = undefined;
     this.clearDueTimer();
     this.overSince = undefined;
-    // Unremoved, the heartbeat expires after its ttl: the others rebalance a little later.
+    // Unremoved (Redis slow or away), the heartbeat stops counting after two periods: the
+    // others rebalance a little later; a stop must not wait for a reply that will not come.
     const left = this.connections
       .client()
       .zrem(this.key, this.instanceId)
       .catch(() => undefined);
-    await withTimeout(left, this.timing.ttlMs, () => undefined);
+    await withTimeout(left, LEAVE_WAIT_MS, () => undefined);
   }
 
   /**
@@ -149,6 +158,8 @@ export class ShardGroupMembership {
       this.evaluate();
     } else {
       this.dropOwned(member);
+      // The room it held is free again: the next worker waiting here tries its lock now.
+      this.wakeCapacityWaiters();
     }
   }
 
@@ -164,8 +175,9 @@ export class ShardGroupMembership {
   }
 
   /**
-   * Waits, without touching Redis, while this instance is at its share: until a shard here is
-   * given up or the live instances change (the share may have grown), `pollMs` passes, or
+   * Waits, without touching Redis, while this instance is at its share (or the room left is
+   * taken by an acquire in flight): until a shard here is given up, an acquire here was
+   * refused, or the live instances change (the share may have grown), `pollMs` passes, or
    * `signal` aborts. The notify list is left to instances under their share: a wake-up popped
    * here and not used would leave a released shard to the next poll.
    */

@@ -236,9 +236,17 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
    * for entries (an idle stream): the read is then dropped like an unused read ahead.
    */
   private async unlessHandingOver(read: Promise<RawStreamEntry[] | null>): Promise<RawStreamEntry[] | null> {
-    const requested = this.lease.handOverRequested?.();
-    if (!requested) return read;
-    const outcome = await Promise.race([read.then((entries) => ({ entries })), requested.then(() => undefined)]);
+    if (!this.lease.onHandOverRequested) return read;
+    let unsubscribe: () => void = () => undefined;
+    const requested = new Promise<undefined>((resolve) => {
+      unsubscribe = this.lease.onHandOverRequested?.(() => resolve(undefined)) ?? unsubscribe;
+    });
+    let outcome: { entries: RawStreamEntry[] | null } | undefined;
+    try {
+      outcome = await Promise.race([read.then((entries) => ({ entries })), requested]);
+    } finally {
+      unsubscribe();
+    }
     if (outcome) return outcome.entries;
     const dropped: ReadAhead = { offset: this.offset, read, settled: false };
     read.then(

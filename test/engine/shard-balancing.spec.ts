@@ -145,7 +145,7 @@ describe('shard balancing (default settings)', () => {
     expect(await admin.lrange(`${prefix()}:overlaps`, 0, -1)).toEqual([]);
   }
 
-  it('spreads 8 shards over 2 then 3 instances, and over the survivors after a kill -9', async () => {
+  it('spreads 8 shards over 2 then 3 instances, over the survivors after a kill -9, and after a graceful leave', async () => {
     const producerEngine = new Redstream({ redis: testRedisUrl(), namespace, logger: silentLogger });
     engines.push(producerEngine);
     producing = produce(producerEngine.producer());
@@ -167,13 +167,27 @@ describe('shard balancing (default settings)', () => {
     await b.child.kill('SIGKILL');
     const takenOver = await waitBalanced([a, c], 20_000);
 
+    // A graceful leave: c's locks are released and a, whose share grew, takes them.
+    await c.redstream.close();
+    const left = await waitBalanced([a], 20_000);
+
+    // A join: one heartbeat period to be counted, shardBalanceDelayMs over share, then at once.
+    // A kill -9: the lock expires (lockTtlMs), then one standby poll (this Redis publishes no
+    // expired-key events). 2.5 s of margin each for a loaded machine.
+    expect(joinedB).toBeLessThan(1_000 + 5_000 + 2_500);
+    expect(joinedC).toBeLessThan(1_000 + 5_000 + 2_500);
+    expect(takenOver).toBeLessThan(5_000 + 1_000 + 2_500);
+    expect(left).toBeLessThan(1_000 + 2_500);
+
     await producing.stop();
     producing = undefined;
     await expectEveryMessageHandledOnceInOrder(true);
-    // Hand-overs: 4 from a to b, then one each from a and b to c: no more.
-    expect(a.standbys() + b.standbys() + c.standbys()).toBeLessThanOrEqual(6);
+    // Hand-overs: 4 from a to b, then one each from a and b to c: no more (c's stop is no hand-over).
+    expect(a.standbys() + b.standbys()).toBeLessThanOrEqual(6);
+    expect(c.standbys()).toBe(0);
     process.stdout.write(
-      `shard balancing: b joined in ${joinedB} ms, c in ${joinedC} ms, b's shards taken over in ${takenOver} ms\n`,
+      `shard balancing: b joined in ${joinedB} ms, c in ${joinedC} ms, b's shards taken over in ${takenOver} ms, ` +
+        `c's after its graceful leave in ${left} ms\n`,
     );
   }, 120_000);
 

@@ -17,7 +17,7 @@ export class BalancedShardLease implements WorkerLease, ShardGroupMember {
   private declined = false;
   private engaged = false;
   private handOverWanted = false;
-  private handOverSignal = signalled();
+  private readonly handOverListeners = new Set<() => void>();
 
   constructor(
     private readonly inner: SingleOwnerLease,
@@ -38,6 +38,8 @@ export class BalancedShardLease implements WorkerLease, ShardGroupMember {
       await this.membership.engage(this);
     }
     if (!this.membership.tryReserve(this)) {
+      // At share, or the room left taken by an acquire in flight here: wait in the membership,
+      // which wakes this one as soon as that acquire was refused (room again) or the share grew.
       this.declined = true;
       return false;
     }
@@ -79,8 +81,13 @@ export class BalancedShardLease implements WorkerLease, ShardGroupMember {
     return this.handOverWanted;
   }
 
-  handOverRequested(): Promise<void> {
-    return this.handOverSignal.promise;
+  onHandOverRequested(listener: () => void): () => void {
+    if (this.handOverWanted) {
+      listener();
+      return () => undefined;
+    }
+    this.handOverListeners.add(listener);
+    return () => this.handOverListeners.delete(listener);
   }
 
   async handOver(): Promise<string> {
@@ -102,31 +109,13 @@ export class BalancedShardLease implements WorkerLease, ShardGroupMember {
   /** @internal the membership's request */
   requestHandOver(): void {
     this.handOverWanted = true;
-    this.handOverSignal.fire();
+    const listeners = [...this.handOverListeners];
+    this.handOverListeners.clear();
+    for (const listener of listeners) listener();
   }
 
   /** @internal the membership's withdrawal (or the hand-over is done) */
   cancelHandOver(): void {
     this.handOverWanted = false;
-    if (this.handOverSignal.fired) this.handOverSignal = signalled();
   }
-}
-
-interface Signal {
-  promise: Promise<void>;
-  fire(): void;
-  fired: boolean;
-}
-
-function signalled(): Signal {
-  let fire: () => void = () => undefined;
-  const signal: Signal = {
-    promise: new Promise<void>((resolve) => (fire = resolve)),
-    fire: () => {
-      signal.fired = true;
-      fire();
-    },
-    fired: false,
-  };
-  return signal;
 }

@@ -47,10 +47,11 @@ export interface WorkerLease {
    */
   wantsHandOver?(): boolean;
   /**
-   * Settles when `wantsHandOver()` becomes true, so that a worker waiting for entries on an
-   * idle stream hands over at once instead of after its blocking read. Absent: never.
+   * Calls `listener` once when `wantsHandOver()` becomes true (at once if it is), so that a
+   * worker waiting for entries on an idle stream hands over at once instead of after its
+   * blocking read; returns the unsubscribe function. Absent: never.
    */
-  handOverRequested?(): Promise<void>;
+  onHandOverRequested?(listener: () => void): () => void;
   /**
    * Gives the lease up while the worker keeps running (a standby from now on), waking a
    * waiting instance; resolves with the reason for the `standby` event and log line.
