@@ -220,6 +220,39 @@ describe('shard balancing (default settings)', () => {
     await expectEveryMessageHandledOnceInOrder(false);
   }, 120_000);
 
+  it('still leaves a shard whose lock another owner (a Ruby consumer) holds, and takes it once released', async () => {
+    const lockKey = `${namespace}:redstream:lock:consumer:products-3:${NAME}`;
+    // The gem's lock: its owner's id in the key, a ttl, a wake-up list `<lock>.notify`.
+    await admin.set(lockKey, 'ruby-owner', 'PX', 60_000);
+    const a = startEngineInstance('a');
+    await waitFor(() => a.owned() === 7, 10_000);
+    // Several polls and heartbeats (the heartbeat's expiry moved 1.5 s on the Redis clock): the
+    // foreign lock is never taken while it is held.
+    const instancesKey = `${namespace}:redstream:shard-group:products:indexer:instances`;
+    const firstExpiry = Number(
+      (
+        await waitFor(async () =>
+          (await admin.zrange(instancesKey, 0, 0, 'WITHSCORES')).length === 2
+            ? await admin.zrange(instancesKey, 0, 0, 'WITHSCORES')
+            : undefined,
+        )
+      )[1],
+    );
+    await waitFor(
+      async () => Number((await admin.zrange(instancesKey, 0, 0, 'WITHSCORES'))[1]) > firstExpiry + 1_500,
+      10_000,
+      100,
+    );
+    expect(a.consumers[3].isActive).toBe(false);
+    expect(await admin.get(lockKey)).toBe('ruby-owner');
+
+    // The gem's release: DEL, then a token on the wake-up list.
+    await admin.del(lockKey);
+    await admin.lpush(`${lockKey}.notify`, '1');
+    await waitFor(() => a.consumers[3].isActive, 5_000);
+    expect(a.owned()).toBe(8);
+  }, 30_000);
+
   it('shardGroup: false keeps the gem behaviour: the first instance owns every shard', async () => {
     const first = new Redstream({ redis: testRedisUrl(), namespace, logger: silentLogger });
     const second = new Redstream({ redis: testRedisUrl(), namespace, logger: silentLogger });
