@@ -19,6 +19,7 @@ export * from './interfaces/producer-options.interface';
 export * from './interfaces/redstream-logger.interface';
 export * from './interfaces/redstream-message.interface';
 export * from './interfaces/redstream-options.interface';
+export * from './interfaces/redstream-status.interface';
 export * from './interfaces/trimmer-options.interface';
 export * from './interfaces/worker-options.interface';
 export * from './producer';

@@ -7,6 +7,7 @@ import type { GroupConsumerOptions } from './interfaces/group-consumer-options.i
 import type { ConsumerOptions } from './interfaces/consumer-options.interface';
 import type { DelayerOptions } from './interfaces/delayer-options.interface';
 import type { ConsumerLag, DelayBacklog, GroupLag, LagOptions } from './interfaces/lag.interface';
+import type { RedstreamStatus, StatusOptions } from './interfaces/redstream-status.interface';
 import type { ProducerOptions } from './interfaces/producer-options.interface';
 import type { RedstreamPayload } from './interfaces/redstream-message.interface';
 import type { RedstreamOptions } from './interfaces/redstream-options.interface';
@@ -18,6 +19,7 @@ import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import { RedstreamKeys, validateConsumerName, validateStreamName } from './redstream-keys';
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_REDIS_URL } from './redstream-defaults';
 import { RedstreamClosedError } from './errors';
+import { StatusCollector } from './redstream-status';
 import { StreamLagReader } from './stream-lag';
 import { Trimmer } from './trimmer';
 import { withTimeout } from './with-timeout';
@@ -161,6 +163,17 @@ export class Redstream implements RedstreamContext {
   /** The Delayer's backlog of `stream`: delay messages waiting in `<stream>.delay` and the oldest one's age. O(1). */
   delayBacklog(stream: string): Promise<DelayBacklog> {
     return this.lagReader().delayBacklog(stream);
+  }
+
+  /**
+   * Every stream of the namespace (or only `options.streams`) at once: length, delay backlog,
+   * dead letters, offset consumers (offset, lag, whether an instance holds the lock and its
+   * owner id) and consumer groups (members, pending, lag, oldest pending age). Consumers are
+   * the registered ones and those with an offset key. Streams are found with a SCAN, which
+   * walks Redis's whole keyspace; the rest is pipelined. The `redstream status --json` output.
+   */
+  status(options?: StatusOptions): Promise<RedstreamStatus> {
+    return new StatusCollector(this.client, this.keys).status(options);
   }
 
   /**
