@@ -13,16 +13,12 @@ import {
   UnsupportedMediaTypeException,
   UseGuards,
 } from '@nestjs/common';
-import type { ReplayResult } from '../engine';
+import type { OffsetChange, ReplayResult } from '../engine';
 import { dashboardPage, DASHBOARD_SCRIPT, DASHBOARD_STYLES } from './page';
 import { REDSTREAM_DASHBOARD_OPTIONS } from './redstream-dashboard.constants';
 import { DASHBOARD_NEEDS_JSON, DASHBOARD_READ_ONLY } from './redstream-dashboard.messages';
 import type { ResolvedDashboardOptions } from './redstream-dashboard-options.resolver';
-import {
-  RedstreamDashboardRewindResult,
-  RedstreamDashboardService,
-  RedstreamDashboardStatus,
-} from './redstream-dashboard.service';
+import { RedstreamDashboardService, RedstreamDashboardStatus } from './redstream-dashboard.service';
 
 /** What the page handler reads of the request, the same on Express and Fastify. */
 interface DashboardRequest {
@@ -104,7 +100,7 @@ export function createDashboardController(options: ResolvedDashboardOptions): Ty
     rewind(
       @Headers('content-type') contentType: string | undefined,
       @Body() body: unknown,
-    ): Promise<RedstreamDashboardRewindResult> {
+    ): Promise<OffsetChange> {
       this.checkAction(contentType);
       return this.dashboard.rewind(body);
     }

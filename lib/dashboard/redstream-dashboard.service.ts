@@ -1,5 +1,14 @@
 import { BadRequestException, ConflictException, Inject, Injectable } from '@nestjs/common';
-import { Redstream, ReplayResult, StreamStatus, validateConsumerName, validateStreamName } from '../engine';
+import {
+  OffsetChange,
+  Redstream,
+  RedstreamConsumerActiveError,
+  RedstreamOffsetError,
+  ReplayResult,
+  StreamStatus,
+  validateConsumerName,
+  validateStreamName,
+} from '../engine';
 import { isStreamId } from '../engine/stream-id';
 import { DASHBOARD_MAX_REPLAY_IDS, REDSTREAM_DASHBOARD_OPTIONS } from './redstream-dashboard.constants';
 import {
@@ -15,13 +24,6 @@ export interface RedstreamDashboardStatus {
   /** The server's clock when the status was read, in ms since the epoch. */
   time: number;
   streams: StreamStatus[];
-}
-
-/** The result of a rewind: the offset the consumer will read after when it starts again. */
-export interface RedstreamDashboardRewindResult {
-  stream: string;
-  consumer: string;
-  offset: string;
 }
 
 /** Reads for the dashboard and carries out its actions, checking what the browser sent. */
@@ -54,17 +56,22 @@ export class RedstreamDashboardService {
   }
 
   /** Sets the committed offset of a stopped consumer; refused while an instance holds its lock. */
-  async rewind(body: unknown): Promise<RedstreamDashboardRewindResult> {
+  async rewind(body: unknown): Promise<OffsetChange> {
     const { stream, consumer, offset } = parseBody(body, ['stream', 'consumer', 'offset']);
     const streamName = this.stream(stream);
     const consumerName = guarded(() => validateConsumerName(consumer));
     if (typeof offset !== 'string' || !isStreamId(offset)) {
       throw badRequest('"offset" must be a stream id such as 1700000000000-0 (0-0: from the start)');
     }
-    const outcome = await this.redstream.rewindConsumer(streamName, consumerName, offset);
-    if (outcome === 'active') throw new ConflictException(DASHBOARD_CONSUMER_ACTIVE(streamName, consumerName));
-    if (outcome === 'beyond-end') throw badRequest(`offset ${offset} lies after the last entry of "${streamName}"`);
-    return { stream: streamName, consumer: consumerName, offset };
+    try {
+      return await this.redstream.setCommittedOffset(streamName, consumerName, offset);
+    } catch (error) {
+      if (error instanceof RedstreamConsumerActiveError) {
+        throw new ConflictException(DASHBOARD_CONSUMER_ACTIVE(streamName, consumerName));
+      }
+      if (error instanceof RedstreamOffsetError) throw badRequest(error.message);
+      throw error;
+    }
   }
 
   /** A stream of this dashboard: a valid name, and one of `streams` when that option is set. */

@@ -1,0 +1,81 @@
+import { Injectable, INestApplication, ModuleMetadata } from '@nestjs/common';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import { Producer, Redstream, RedstreamConsumer, RedstreamModule, RedstreamRegistry } from '../../lib';
+import { RedstreamDashboardModule, RedstreamDashboardOptions } from '../../lib/dashboard';
+import { FAST_WORKERS } from '../nest/nest-test-helpers';
+import { testRedisUrl, uniqueNamespace } from '../support/test-redis';
+
+export type HttpPlatform = 'express' | 'fastify';
+
+export const ORDERS = 'orders';
+export const INDEXER = 'indexer';
+
+/** The consumer the dashboard shows: counts what it handled, optionally slowly. */
+@Injectable()
+export class OrdersIndexer {
+  handled = 0;
+  delayMs = 0;
+
+  @RedstreamConsumer({ stream: ORDERS, name: INDEXER, batchSize: 20 })
+  async index(messages: unknown[]): Promise<void> {
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    this.handled += messages.length;
+  }
+}
+
+export interface DashboardTestApp {
+  app: INestApplication;
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  namespace: string;
+  producer: Producer;
+  redstream: Redstream;
+  registry: RedstreamRegistry;
+  indexer: OrdersIndexer;
+}
+
+export interface DashboardTestAppOptions {
+  platform?: HttpPlatform;
+  dashboard?: RedstreamDashboardOptions;
+  /** Without the consumer: a process that only produces and shows. */
+  withIndexer?: boolean;
+  globalPrefix?: string;
+  imports?: ModuleMetadata['imports'];
+  providers?: ModuleMetadata['providers'];
+}
+
+/** An application with RedstreamModule, the orders indexer and the dashboard, listening on a free port. */
+export async function startDashboardApp(options: DashboardTestAppOptions = {}): Promise<DashboardTestApp> {
+  const namespace = uniqueNamespace('dashboard');
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      RedstreamModule.forRoot({
+        redis: testRedisUrl(),
+        namespace,
+        logger: false,
+        consumerDefaults: FAST_WORKERS,
+        trimmer: false,
+      }),
+      RedstreamDashboardModule.forRoot(options.dashboard),
+      ...(options.imports ?? []),
+    ],
+    providers: [...(options.withIndexer === false ? [] : [OrdersIndexer]), ...(options.providers ?? [])],
+  }).compile();
+  const app =
+    options.platform === 'fastify'
+      ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false })
+      : moduleRef.createNestApplication({ logger: false });
+  if (options.globalPrefix) app.setGlobalPrefix(options.globalPrefix);
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  return {
+    app,
+    url: `http://127.0.0.1:${address.port}`,
+    namespace,
+    producer: app.get(Producer),
+    redstream: app.get(Redstream),
+    registry: app.get(RedstreamRegistry),
+    indexer: options.withIndexer === false ? new OrdersIndexer() : app.get(OrdersIndexer),
+  };
+}
