@@ -64,6 +64,10 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
     return Math.floor(ms / 86400000) + ' d ' + Math.floor((ms % 86400000) / 3600000) + ' h';
   }
 
+  function span(ms) {
+    return ms >= 120000 ? Math.round(ms / 60000) + ' min' : Math.round(ms / 1000) + ' s';
+  }
+
   function clock(time) {
     var date = new Date(time);
     return [date.getHours(), date.getMinutes(), date.getSeconds()]
@@ -193,9 +197,10 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
       s('line', { class: 'axis', x1: left, y1: top + plotHeight, x2: width - right, y2: top + plotHeight }),
       s('line', { class: 'axis', x1: left, y1: top, x2: left, y2: top + plotHeight }),
       s('line', { class: 'axis', x1: left, y1: top, x2: width - right, y2: top, 'stroke-dasharray': '3 3' }),
+      s('line', { class: 'axis', x1: left, y1: top + plotHeight / 2, x2: width - right, y2: top + plotHeight / 2, 'stroke-dasharray': '3 3' }),
       s('text', { x: left - 4, y: top + 4, 'text-anchor': 'end' }, count(max)),
       s('text', { x: left - 4, y: top + plotHeight, 'text-anchor': 'end' }, '0'),
-      s('text', { x: left, y: height - 4 }, '-' + Math.round(windowMs / 60000) + ' min'),
+      s('text', { x: left, y: height - 4 }, '-' + span(windowMs)),
       s('text', { x: width - right, y: height - 4, 'text-anchor': 'end' }, 'now'),
     ];
     series.forEach(function (line, index) {
@@ -226,7 +231,7 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
         class: 'chart',
         viewBox: '0 0 ' + width + ' ' + height,
         role: 'img',
-        'aria-label': 'Entries behind over the last ' + Math.round(windowMs / 60000) + ' minutes',
+        'aria-label': 'Entries behind over the last ' + span(windowMs),
       }, children),
       h('figcaption', null, legend),
     ]);
