@@ -72,5 +72,7 @@ function resolvePath(path: unknown): string {
 
 function isGuard(guard: unknown): guard is Type<CanActivate> | CanActivate {
   if (typeof guard === 'function') return typeof (guard.prototype as Partial<CanActivate>)?.canActivate === 'function';
-  return typeof guard === 'object' && guard !== null && typeof (guard as Partial<CanActivate>).canActivate === 'function';
+  return (
+    typeof guard === 'object' && guard !== null && typeof (guard as Partial<CanActivate>).canActivate === 'function'
+  );
 }

@@ -97,10 +97,7 @@ export function createDashboardController(options: ResolvedDashboardOptions): Ty
     @Post('api/rewind')
     @HttpCode(200)
     @Header('Cache-Control', 'no-store')
-    rewind(
-      @Headers('content-type') contentType: string | undefined,
-      @Body() body: unknown,
-    ): Promise<OffsetChange> {
+    rewind(@Headers('content-type') contentType: string | undefined, @Body() body: unknown): Promise<OffsetChange> {
       this.checkAction(contentType);
       return this.dashboard.rewind(body);
     }

@@ -11,10 +11,7 @@ import {
 } from '../engine';
 import { isStreamId } from '../engine/stream-id';
 import { DASHBOARD_MAX_REPLAY_IDS, REDSTREAM_DASHBOARD_OPTIONS } from './redstream-dashboard.constants';
-import {
-  DASHBOARD_BAD_REQUEST,
-  DASHBOARD_CONSUMER_ACTIVE,
-} from './redstream-dashboard.messages';
+import { DASHBOARD_BAD_REQUEST, DASHBOARD_CONSUMER_ACTIVE } from './redstream-dashboard.messages';
 import type { ResolvedDashboardOptions } from './redstream-dashboard-options.resolver';
 
 /** What `<path>/api/status` answers: `Redstream.status()` and what the page needs beside it. */
@@ -87,7 +84,8 @@ export class RedstreamDashboardService {
 function parseBody<TKey extends string>(body: unknown, keys: readonly TKey[]): Partial<Record<TKey, unknown>> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('expected a JSON object');
   const unknownKeys = Object.keys(body).filter((key) => !(keys as readonly string[]).includes(key));
-  if (unknownKeys.length > 0) throw badRequest(`unknown field(s) ${unknownKeys.join(', ')}; expected ${keys.join(', ')}`);
+  if (unknownKeys.length > 0)
+    throw badRequest(`unknown field(s) ${unknownKeys.join(', ')}; expected ${keys.join(', ')}`);
   return body as Partial<Record<TKey, unknown>>;
 }
 

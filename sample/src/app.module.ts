@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { RedstreamModule } from '../../lib';
+import { RedstreamDashboardModule } from '../../lib/dashboard';
 import { RedstreamTypeOrmModule } from '../../lib/typeorm';
 import { primaryDatabaseOptions } from './database/primary-database.options';
 import { ProductsModule } from './products/products.module';
@@ -37,6 +38,9 @@ export class AppModule {
         // Attaches the RedstreamSubscriber to TypeORM's DataSource: every save() and remove()
         // of the @RedstreamEntity Product writes its messages with RedstreamModule's Producer.
         RedstreamTypeOrmModule.forRoot(),
+        // The streams at a glance on http://localhost:3000/redstream, read-only: an application
+        // that allows replay and rewind there passes readOnly: false and a guard of its own.
+        RedstreamDashboardModule.forRoot({ path: '/redstream' }),
         ProductsModule,
         SearchModule,
       ],

@@ -86,10 +86,10 @@ describeInBrowser(`dashboard in Chromium${missing ? ` (skipped: ${missing})` : '
     return page;
   }
 
-  const consumerRow = (page: Page): string => `section[data-stream="${ORDERS}"] tr[data-consumer="${INDEXER}"]`;
+  const CONSUMER_ROW = `section[data-stream="${ORDERS}"] tr[data-consumer="${INDEXER}"]`;
 
   async function shownLag(page: Page): Promise<{ lag: number; active: string | null }> {
-    const row = page.locator(consumerRow(page));
+    const row = page.locator(CONSUMER_ROW);
     return { lag: Number(await row.getAttribute('data-lag')), active: await row.getAttribute('data-active') };
   }
 
@@ -137,7 +137,7 @@ describeInBrowser(`dashboard in Chromium${missing ? ` (skipped: ${missing})` : '
 
     try {
       const page = await open(url, '/redstream', { width: 1200, height: 400 });
-      await page.waitForSelector(consumerRow(page));
+      await page.waitForSelector(CONSUMER_ROW);
       await waitFor(async () => {
         const shown = await shownLag(page);
         return shown.active === 'true' && shown.lag < 10;
@@ -171,7 +171,9 @@ describeInBrowser(`dashboard in Chromium${missing ? ` (skipped: ${missing})` : '
       const highest = Math.min(...points.map(([, y]) => y));
       const last = points[points.length - 1][1];
       expect(last - highest).toBeGreaterThan(20);
-      expect(await page.locator(`section[data-stream="${ORDERS}"] polyline[data-series="group audit"]`).count()).toBe(1);
+      expect(await page.locator(`section[data-stream="${ORDERS}"] polyline[data-series="group audit"]`).count()).toBe(
+        1,
+      );
 
       // The summary and the group table are filled in.
       const summary = page.locator(`section[data-stream="${ORDERS}"] dd[data-field="dead-letters"]`);
@@ -226,24 +228,28 @@ describeInBrowser(`dashboard in Chromium${missing ? ` (skipped: ${missing})` : '
 
     // Stopped, it is rewound, and reads the three entries again once started.
     await registry.stop(ORDERS, INDEXER);
-    await page.waitForSelector(`${consumerRow(page)}[data-active="false"]`);
+    await page.waitForSelector(`${CONSUMER_ROW}[data-active="false"]`);
     // The offset typed before survives the polls that re-rendered the tables.
     expect(await page.inputValue(`${section} input[data-field="rewind-offset"]`)).toBe('0-0');
     await page.click(`${section} button[data-action="rewind"]`);
-    await page.waitForSelector(`${consumerRow(page)}[data-lag="3"]`);
+    await page.waitForSelector(`${CONSUMER_ROW}[data-lag="3"]`);
     expect(await page.locator(`${section} .notice`).textContent()).toBe(`${INDEXER} will read after 0-0`);
     registry.start(ORDERS, INDEXER);
     await waitFor(() => indexer.handled === 6);
     expect(problems).toEqual([]);
   }, 60_000);
 
-  it.each<HttpPlatform>(['express', 'fastify'])('is served by %s, also below a global prefix', async (platform) => {
-    const { url, producer, indexer } = await start({ platform, globalPrefix: 'admin', dashboard: { path: 'ops' } });
-    await producer.queue(ORDERS, { id: 1 });
-    await waitFor(() => indexer.handled === 1);
-    const page = await open(url, '/admin/ops');
-    await page.waitForSelector(`${consumerRow(page)}[data-active="true"]`);
-    expect(await page.locator('#state').textContent()).toMatch(/^updated /);
-    expect(problems).toEqual([]);
-  }, 60_000);
+  it.each<HttpPlatform>(['express', 'fastify'])(
+    'is served by %s, also below a global prefix',
+    async (platform) => {
+      const { url, producer, indexer } = await start({ platform, globalPrefix: 'admin', dashboard: { path: 'ops' } });
+      await producer.queue(ORDERS, { id: 1 });
+      await waitFor(() => indexer.handled === 1);
+      const page = await open(url, '/admin/ops');
+      await page.waitForSelector(`${CONSUMER_ROW}[data-active="true"]`);
+      expect(await page.locator('#state').textContent()).toMatch(/^updated /);
+      expect(problems).toEqual([]);
+    },
+    60_000,
+  );
 });

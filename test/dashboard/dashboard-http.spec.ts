@@ -117,7 +117,9 @@ class AdminGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     this.calls++;
-    const request = context.switchToHttp().getRequest<{ method: string; headers: Record<string, string | undefined> }>();
+    const request = context
+      .switchToHttp()
+      .getRequest<{ method: string; headers: Record<string, string | undefined> }>();
     return request.method === 'GET' || request.headers['x-admin-token'] === this.tokens.token;
   }
 }

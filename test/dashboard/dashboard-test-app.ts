@@ -64,7 +64,10 @@ export async function startDashboardApp(options: DashboardTestAppOptions = {}): 
   }).compile();
   const app =
     options.platform === 'fastify'
-      ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false, forceCloseConnections: true })
+      ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
+          logger: false,
+          forceCloseConnections: true,
+        })
       : moduleRef.createNestApplication({ logger: false, forceCloseConnections: true });
   if (options.globalPrefix) app.setGlobalPrefix(options.globalPrefix);
   await app.listen(0, '127.0.0.1');

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import initSqlJs from 'sql.js';
 import request from 'supertest';
+import type { RedstreamDashboardStatus } from '../../lib/dashboard';
 import { AppModule } from '../../sample/src/app.module';
+import { INDEXER_CONSUMER, PRODUCTS_STREAM } from '../../sample/src/products/products.constants';
 import type { Product } from '../../sample/src/products/product.entity';
 import { ProductsService } from '../../sample/src/products/products.service';
 import { SampleConfig, sampleConfigFromEnv } from '../../sample/src/sample-config';
@@ -175,6 +177,24 @@ describe('sample app', () => {
     expect(status.delayer.requeued).toBeGreaterThanOrEqual(3);
     expect(status.stream.indexerOffset).toMatch(/^\d+-\d+$/);
     expect(status.stream.delayLength).toBe(0);
+
+    // The read-only dashboard at /redstream shows the same stream, and refuses actions.
+    const dashboard = (await http.get('/redstream/api/status').expect(200)).body as RedstreamDashboardStatus;
+    expect(dashboard.readOnly).toBe(true);
+    expect(dashboard.streams).toEqual([
+      expect.objectContaining({
+        stream: PRODUCTS_STREAM,
+        delayBacklog: expect.objectContaining({ entries: 0 }),
+        consumers: expect.arrayContaining([
+          expect.objectContaining({ name: INDEXER_CONSUMER, offset: status.stream.indexerOffset, active: true }),
+        ]),
+      }),
+    ]);
+    expect((await http.get('/redstream').expect(200)).text).toContain('/redstream/dashboard.js');
+    await http
+      .post('/redstream/api/rewind')
+      .send({ stream: PRODUCTS_STREAM, consumer: INDEXER_CONSUMER, offset: '0-0' })
+      .expect(403);
   });
 
   it('keeps both databases in files across a restart, and a write that crashed heals after it', async () => {
