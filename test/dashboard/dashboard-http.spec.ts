@@ -3,7 +3,7 @@ import { RedstreamConfigError } from '../../lib';
 import { RedstreamDashboardModule, RedstreamDashboardStatus } from '../../lib/dashboard';
 import { DeadLetters } from '../../lib/engine/dead-letters';
 import { waitFor } from '../support/test-redis';
-import { DashboardTestApp, HttpPlatform, INDEXER, ORDERS, startDashboardApp } from './dashboard-test-app';
+import { DashboardTestApp, HTTP_PLATFORMS, INDEXER, ORDERS, startDashboardApp } from './dashboard-test-app';
 
 // The dashboard's routes over real HTTP, on Express and on Fastify: the page and its assets,
 // the status JSON, read-only mode, the guard, and the actions.
@@ -39,67 +39,69 @@ async function postJson(
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-describe.each<HttpPlatform>(['express', 'fastify'])('dashboard on %s', (platform) => {
-  it('serves the page, its script and style, and the status of every stream', async () => {
-    const { url, producer, indexer } = await start({ platform });
-    await producer.queue(ORDERS, { id: 1 });
-    await waitFor(() => indexer.handled === 1);
+for (const [platform, skipped] of HTTP_PLATFORMS) {
+  (skipped ? describe.skip : describe)(`dashboard on ${platform}${skipped ? ` (skipped: ${skipped})` : ''}`, () => {
+    it('serves the page, its script and style, and the status of every stream', async () => {
+      const { url, producer, indexer } = await start({ platform });
+      await producer.queue(ORDERS, { id: 1 });
+      await waitFor(() => indexer.handled === 1);
 
-    const page = await fetch(`${url}/redstream`);
-    expect(page.status).toBe(200);
-    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
-    const html = await page.text();
-    expect(html).toContain('data-base="/redstream"');
-    expect(html).toContain('data-read-only="true"');
-    expect(html).toContain('<script src="/redstream/dashboard.js"></script>');
-    // Nothing from elsewhere: every URL in the page is its own.
-    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+      const page = await fetch(`${url}/redstream`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+      const html = await page.text();
+      expect(html).toContain('data-base="/redstream"');
+      expect(html).toContain('data-read-only="true"');
+      expect(html).toContain('<script src="/redstream/dashboard.js"></script>');
+      // Nothing from elsewhere: every URL in the page is its own.
+      expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
 
-    const script = await fetch(`${url}/redstream/dashboard.js`);
-    expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
-    expect(await script.text()).toContain("'/api/status'");
-    const styles = await fetch(`${url}/redstream/dashboard.css`);
-    expect(styles.headers.get('content-type')).toMatch(/^text\/css/);
+      const script = await fetch(`${url}/redstream/dashboard.js`);
+      expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+      expect(await script.text()).toContain("'/api/status'");
+      const styles = await fetch(`${url}/redstream/dashboard.css`);
+      expect(styles.headers.get('content-type')).toMatch(/^text\/css/);
 
-    const { status, body } = await getJson<RedstreamDashboardStatus>(`${url}/redstream/api/status`);
-    expect(status).toBe(200);
-    expect(body.readOnly).toBe(true);
-    expect(body.time).toBeGreaterThan(Date.now() - 60_000);
-    expect(body.streams).toEqual([
-      expect.objectContaining({
-        stream: ORDERS,
-        length: 1,
-        deadLetters: 0,
-        consumers: [expect.objectContaining({ name: INDEXER, lag: 0, active: true })],
-      }),
-    ]);
+      const { status, body } = await getJson<RedstreamDashboardStatus>(`${url}/redstream/api/status`);
+      expect(status).toBe(200);
+      expect(body.readOnly).toBe(true);
+      expect(body.time).toBeGreaterThan(Date.now() - 60_000);
+      expect(body.streams).toEqual([
+        expect.objectContaining({
+          stream: ORDERS,
+          length: 1,
+          deadLetters: 0,
+          consumers: [expect.objectContaining({ name: INDEXER, lag: 0, active: true })],
+        }),
+      ]);
+    });
+
+    it('read-only (the default) refuses replay and rewind', async () => {
+      const { url } = await start({ platform });
+      for (const [action, body] of [
+        ['replay-dead-letters', { stream: ORDERS }],
+        ['rewind', { stream: ORDERS, consumer: INDEXER, offset: '0-0' }],
+      ] as const) {
+        const response = await postJson(`${url}/redstream/api/${action}`, body);
+        expect({ action, status: response.status, message: response.body.message }).toEqual({
+          action,
+          status: 403,
+          message: expect.stringContaining('read-only'),
+        });
+      }
+    });
+
+    it('serves at the configured path, after the global prefix', async () => {
+      const { url } = await start({ platform, dashboard: { path: 'ops/streams/' }, globalPrefix: 'admin' });
+      expect((await fetch(`${url}/redstream`)).status).toBe(404);
+      const html = await (await fetch(`${url}/admin/ops/streams`)).text();
+      expect(html).toContain('<script src="/admin/ops/streams/dashboard.js"></script>');
+      expect((await fetch(`${url}/admin/ops/streams/dashboard.js`)).status).toBe(200);
+      expect((await getJson(`${url}/admin/ops/streams/api/status`)).status).toBe(200);
+    });
   });
-
-  it('read-only (the default) refuses replay and rewind', async () => {
-    const { url } = await start({ platform });
-    for (const [action, body] of [
-      ['replay-dead-letters', { stream: ORDERS }],
-      ['rewind', { stream: ORDERS, consumer: INDEXER, offset: '0-0' }],
-    ] as const) {
-      const response = await postJson(`${url}/redstream/api/${action}`, body);
-      expect({ action, status: response.status, message: response.body.message }).toEqual({
-        action,
-        status: 403,
-        message: expect.stringContaining('read-only'),
-      });
-    }
-  });
-
-  it('serves at the configured path, after the global prefix', async () => {
-    const { url } = await start({ platform, dashboard: { path: 'ops/streams/' }, globalPrefix: 'admin' });
-    expect((await fetch(`${url}/redstream`)).status).toBe(404);
-    const html = await (await fetch(`${url}/admin/ops/streams`)).text();
-    expect(html).toContain('<script src="/admin/ops/streams/dashboard.js"></script>');
-    expect((await fetch(`${url}/admin/ops/streams/dashboard.js`)).status).toBe(200);
-    expect((await getJson(`${url}/admin/ops/streams/api/status`)).status).toBe(200);
-  });
-});
+}
 
 @Injectable()
 class AdminTokens {

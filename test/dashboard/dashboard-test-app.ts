@@ -1,12 +1,39 @@
 import { Injectable, INestApplication, ModuleMetadata } from '@nestjs/common';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import { readFileSync } from 'node:fs';
 import { Producer, Redstream, RedstreamConsumer, RedstreamModule, RedstreamRegistry } from '../../lib';
 import { RedstreamDashboardModule, RedstreamDashboardOptions } from '../../lib/dashboard';
 import { FAST_WORKERS } from '../nest/nest-test-helpers';
 import { testRedisUrl, uniqueNamespace } from '../support/test-redis';
 
 export type HttpPlatform = 'express' | 'fastify';
+
+function majorVersion(packageName: string): number {
+  const manifest = JSON.parse(readFileSync(require.resolve(`${packageName}/package.json`), 'utf8')) as {
+    version: string;
+  };
+  return Number(manifest.version.split('.')[0]);
+}
+
+/**
+ * Why Fastify cannot be tested here, if it cannot: under `npm run test:nest12` the Nest packages
+ * are NestJS 12 and no Fastify platform of that major is installed (scripts/nest12/package.json),
+ * and the root's would mix majors. It is loaded only when a test asks for it.
+ */
+export function fastifyUnavailable(): string | undefined {
+  try {
+    const [core, fastify] = [majorVersion('@nestjs/core'), majorVersion('@nestjs/platform-fastify')];
+    return core === fastify ? undefined : `@nestjs/platform-fastify ${fastify} does not match @nestjs/core ${core}`;
+  } catch (error) {
+    return `@nestjs/platform-fastify is not installed (${(error as Error).message.split('\n')[0]})`;
+  }
+}
+
+/** The platforms the dashboard is tested on here, each with the reason it is skipped, if it is. */
+export const HTTP_PLATFORMS: [platform: HttpPlatform, skipped: string | undefined][] = [
+  ['express', undefined],
+  ['fastify', fastifyUnavailable()],
+];
 
 export const ORDERS = 'orders';
 export const INDEXER = 'indexer';
@@ -64,7 +91,7 @@ export async function startDashboardApp(options: DashboardTestAppOptions = {}): 
   }).compile();
   const app =
     options.platform === 'fastify'
-      ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
+      ? moduleRef.createNestApplication(new (await import('@nestjs/platform-fastify')).FastifyAdapter(), {
           logger: false,
           forceCloseConnections: true,
         })
