@@ -107,7 +107,7 @@ describeInBrowser(`dashboard in Chromium${missing ? ` (skipped: ${missing})` : '
   it('shows the lag rising while the consumer is stopped and falling once it runs, with a chart', async () => {
     const { url, producer, registry, redstream, indexer } = await start({
       // A short chart window, so the screenshot shows the rise and fall across the chart.
-      dashboard: { pollIntervalMs: 250, chartWindowMs: 20_000 },
+      dashboard: { pollIntervalMs: 250, chartWindowMs: 10_000 },
     });
     // Something in every column of the screenshot: a delay backlog, a dead letter, a group.
     const redis = connectTestRedis();
