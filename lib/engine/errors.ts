@@ -58,20 +58,6 @@ export class RedstreamGroupMissingError extends RedstreamError {}
 /** A handler did not settle within `handlerTimeout`. */
 export class RedstreamHandlerTimeoutError extends RedstreamError {}
 
-/**
- * `Redstream.setCommittedOffset` was refused: an instance holds the consumer's lock, and a
- * running consumer reads on from the offset in its memory. Stop it first.
- */
-export class RedstreamConsumerActiveError extends RedstreamError {
-  constructor(
-    message: string,
-    /** The owner id in the lock. */
-    readonly owner: string,
-  ) {
-    super(message);
-  }
-}
-
 /** A blocking read did not return within BLOCK plus the grace period; its connection is recreated. */
 export class RedstreamReadStalledError extends RedstreamError {}
 

@@ -2,7 +2,6 @@
 // README documents; the engine's building blocks (StreamWorker, StreamLock, the connection
 // factory, the entry parser, the stream-id helpers) stay inside, imported by path where needed.
 export * from './consumer';
-export type { OffsetChange } from './consumer-offset';
 export type { ConsumerDeadLetter } from './consumer-dead-lettering';
 export type { DeadLetter, DeadLetterPage, DeadLetterSource, ReplayResult } from './dead-letters';
 export * from './delayer';

@@ -1,5 +1,4 @@
 import { Consumer } from './consumer';
-import { OffsetChange, setCommittedOffset } from './consumer-offset';
 import { DeadLetterPage, DeadLetters, ReplayResult } from './dead-letters';
 import { Delayer } from './delayer';
 import { GroupConsumer } from './group-consumer';
@@ -109,16 +108,6 @@ export class Redstream implements RedstreamContext {
    */
   async forgetConsumer(stream: string, consumer: string): Promise<void> {
     await this.client.srem(this.keys.consumerRegistry(validateStreamName(stream)), validateConsumerName(consumer));
-  }
-
-  /**
-   * Sets the committed offset of offset consumer `consumer` of `stream`: a rewind (read entries
-   * again) or a skip. Only while no instance runs the consumer, checked and set in one script:
-   * a running one would commit over it (`RedstreamConsumerActiveError`; stop it first). The
-   * consumer reads after `offset` when it starts; `0-0` reads the stream from its beginning.
-   */
-  setCommittedOffset(stream: string, consumer: string, offset: string): Promise<OffsetChange> {
-    return setCommittedOffset(this.client, this.keys, stream, consumer, offset);
   }
 
   /**

@@ -71,5 +71,4 @@ export const scripts = {
   trimWithGroups: new LuaScript('trim-with-groups', 'trim (with consumer groups)'),
   streamPosition: new LuaScript('stream-position', 'stream position read (XINFO STREAM)'),
   countRange: new LuaScript('count-range', 'counting stream entries (XRANGE)'),
-  setOffsetUnlessLocked: new LuaScript('set-offset-unless-locked', "setting a stopped consumer's offset"),
 };
