@@ -1,14 +1,15 @@
 import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
 import { durationToMs } from './duration';
-import type { TrimmerOptions, TrimResult } from './interfaces/trimmer-options.interface';
+import type { TrimmerOptions, TrimPlan, TrimResult } from './interfaces/trimmer-options.interface';
 import { createStreamLock, singleOwnerSetup } from './leases/single-owner-lease';
 import type { RedisClient } from './redis-connection';
 import { RedstreamContext, resolveLogger } from './redstream-context';
 import { trimmerLockName, validateConsumerName, validateGroupName, validateStreamName } from './redstream-keys';
 import { RedstreamConfigError } from './errors';
-import { trimBelowReaders } from './group-trim';
+import { planTrimBelowReaders, trimBelowReaders } from './group-trim';
 import { DEFAULT_TRIM_INTERVAL_MS } from './redstream-defaults';
 import { scripts } from './scripts';
+import { countRange } from './stream-count';
 import type { StreamLock } from './stream-lock';
 import { resolveWorkerOptions } from './worker-defaults';
 
@@ -110,6 +111,36 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
       if (trimmed === -1) return { trimmed: 0, skipped: 'consumer-without-offset', consumers };
       if (trimmed > 0) this.logger.debug?.(`${this.label}: deleted ${trimmed} committed entries`);
       return trimmed === 0 ? { trimmed, skipped: 'nothing-committed', consumers } : { trimmed, consumers };
+    }
+  }
+
+  /**
+   * What `trimOnce()` would delete now, deleting nothing and taking no lock: the count of
+   * entries and their id range, from the same bound as a trim (the trim script in its dry-run
+   * mode). The entries are counted inside Redis, 10,000 per call; `onCount` hears the count so
+   * far after each call (a long count's progress).
+   */
+  async plan(options: { onCount?: (counted: number) => void } = {}): Promise<TrimPlan> {
+    for (let attempt = 1; ; attempt++) {
+      const consumers = await this.consumers();
+      const hasGroups = this.groupNames.length > 0 || (await this.streamHasGroups());
+      if (!hasGroups && consumers.length === 0) return { entries: 0, skipped: 'no-consumers', consumers };
+      // Without groups the trim script gives the same bound as trim-committed.lua: the
+      // smallest committed offset, that entry included.
+      const plan = await planTrimBelowReaders(this.client, this.context.keys, this.stream, {
+        consumers,
+        requiredGroups: this.groupNames,
+      });
+      if ('skipped' in plan) {
+        if (plan.skipped === 'registry-changed' && attempt < MAX_REGISTRY_RETRIES) continue;
+        return { entries: 0, skipped: plan.skipped, consumers };
+      }
+      if (plan.bound === undefined) return { entries: 0, skipped: 'nothing-committed', consumers };
+      const end = plan.inclusive ? plan.bound : `(${plan.bound}`;
+      const key = this.context.keys.stream(this.stream);
+      const counted = await countRange(this.client, key, '-', end, Number.MAX_SAFE_INTEGER, options.onCount);
+      if (counted.count === 0) return { entries: 0, skipped: 'nothing-committed', consumers };
+      return { entries: counted.count, firstId: counted.firstId, lastId: counted.lastId, consumers };
     }
   }
 
