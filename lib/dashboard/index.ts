@@ -2,4 +2,4 @@
 // without it never load its page and routes.
 export * from './interfaces/redstream-dashboard-options.interface';
 export { RedstreamDashboardModule } from './redstream-dashboard.module';
-export type { RedstreamDashboardStatus } from './redstream-dashboard.service';
+export type { RedstreamDashboardRewindResult, RedstreamDashboardStatus } from './redstream-dashboard.service';

@@ -13,12 +13,16 @@ import {
   UnsupportedMediaTypeException,
   UseGuards,
 } from '@nestjs/common';
-import type { OffsetChange, ReplayResult } from '../engine';
+import type { ReplayResult } from '../engine';
 import { dashboardPage, DASHBOARD_SCRIPT, DASHBOARD_STYLES } from './page';
 import { REDSTREAM_DASHBOARD_OPTIONS } from './redstream-dashboard.constants';
 import { DASHBOARD_NEEDS_JSON, DASHBOARD_READ_ONLY } from './redstream-dashboard.messages';
 import type { ResolvedDashboardOptions } from './redstream-dashboard-options.resolver';
-import { RedstreamDashboardService, RedstreamDashboardStatus } from './redstream-dashboard.service';
+import {
+  RedstreamDashboardRewindResult,
+  RedstreamDashboardService,
+  RedstreamDashboardStatus,
+} from './redstream-dashboard.service';
 
 /** What the page handler reads of the request, the same on Express and Fastify. */
 interface DashboardRequest {
@@ -97,7 +101,10 @@ export function createDashboardController(options: ResolvedDashboardOptions): Ty
     @Post('api/rewind')
     @HttpCode(200)
     @Header('Cache-Control', 'no-store')
-    rewind(@Headers('content-type') contentType: string | undefined, @Body() body: unknown): Promise<OffsetChange> {
+    rewind(
+      @Headers('content-type') contentType: string | undefined,
+      @Body() body: unknown,
+    ): Promise<RedstreamDashboardRewindResult> {
       this.checkAction(contentType);
       return this.dashboard.rewind(body);
     }

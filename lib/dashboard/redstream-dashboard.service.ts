@@ -1,14 +1,6 @@
 import { BadRequestException, ConflictException, Inject, Injectable } from '@nestjs/common';
-import {
-  OffsetChange,
-  Redstream,
-  RedstreamConsumerActiveError,
-  RedstreamOffsetError,
-  ReplayResult,
-  StreamStatus,
-  validateConsumerName,
-  validateStreamName,
-} from '../engine';
+import { Redstream, ReplayResult, StreamStatus, validateConsumerName, validateStreamName } from '../engine';
+import { rewindOffset, RewindTarget } from '../engine/offset-rewind';
 import { isStreamId } from '../engine/stream-id';
 import { DASHBOARD_MAX_REPLAY_IDS, REDSTREAM_DASHBOARD_OPTIONS } from './redstream-dashboard.constants';
 import { DASHBOARD_BAD_REQUEST, DASHBOARD_CONSUMER_ACTIVE } from './redstream-dashboard.messages';
@@ -21,6 +13,16 @@ export interface RedstreamDashboardStatus {
   /** The server's clock when the status was read, in ms since the epoch. */
   time: number;
   streams: StreamStatus[];
+}
+
+/** What `<path>/api/rewind` answers. */
+export interface RedstreamDashboardRewindResult {
+  stream: string;
+  consumer: string;
+  /** The committed offset before; null when the consumer had committed none. */
+  previous: string | null;
+  /** The committed offset now: the consumer reads the entries after it when it starts. */
+  offset: string;
 }
 
 /** Reads for the dashboard and carries out its actions, checking what the browser sent. */
@@ -52,23 +54,17 @@ export class RedstreamDashboardService {
     return this.redstream.replayDeadLetters(streamName, { ids: ids as string[] });
   }
 
-  /** Sets the committed offset of a stopped consumer; refused while an instance holds its lock. */
-  async rewind(body: unknown): Promise<OffsetChange> {
-    const { stream, consumer, offset } = parseBody(body, ['stream', 'consumer', 'offset']);
+  /**
+   * Moves the committed offset of a stopped consumer so that it reads from `to` on (`start`,
+   * `end` or an entry id); refused while an instance holds its lock.
+   */
+  async rewind(body: unknown): Promise<RedstreamDashboardRewindResult> {
+    const { stream, consumer, to } = parseBody(body, ['stream', 'consumer', 'to']);
     const streamName = this.stream(stream);
     const consumerName = guarded(() => validateConsumerName(consumer));
-    if (typeof offset !== 'string' || !isStreamId(offset)) {
-      throw badRequest('"offset" must be a stream id such as 1700000000000-0 (0-0: from the start)');
-    }
-    try {
-      return await this.redstream.setCommittedOffset(streamName, consumerName, offset);
-    } catch (error) {
-      if (error instanceof RedstreamConsumerActiveError) {
-        throw new ConflictException(DASHBOARD_CONSUMER_ACTIVE(streamName, consumerName));
-      }
-      if (error instanceof RedstreamOffsetError) throw badRequest(error.message);
-      throw error;
-    }
+    const result = await rewindOffset(this.redstream.client, this.redstream.keys, streamName, consumerName, target(to));
+    if (result.status === 'active') throw new ConflictException(DASHBOARD_CONSUMER_ACTIVE(streamName, consumerName));
+    return { stream: streamName, consumer: consumerName, previous: result.previous, offset: result.offset };
   }
 
   /** A stream of this dashboard: a valid name, and one of `streams` when that option is set. */
@@ -79,6 +75,13 @@ export class RedstreamDashboardService {
     }
     return name;
   }
+}
+
+/** Where a rewind goes: `start`, `end`, or the entry id to read from on. */
+function target(to: unknown): RewindTarget {
+  if (to === 'start' || to === 'end') return { kind: to };
+  if (typeof to === 'string' && isStreamId(to)) return { kind: 'id', id: to };
+  throw badRequest('"to" must be "start", "end" or an entry id such as 1700000000000-0 (read from it on)');
 }
 
 function parseBody<TKey extends string>(body: unknown, keys: readonly TKey[]): Partial<Record<TKey, unknown>> {

@@ -219,7 +219,7 @@ describeInBrowser(`dashboard in Chromium${missing ? ` (skipped: ${missing})` : '
 
     // A running consumer cannot be rewound: the page says why.
     await page.selectOption(`${section} select[data-field="rewind-consumer"]`, INDEXER);
-    await page.fill(`${section} input[data-field="rewind-offset"]`, '0-0');
+    await page.fill(`${section} input[data-field="rewind-to"]`, 'start');
     await page.click(`${section} button[data-action="rewind"]`);
     await page.waitForSelector(`${section} .notice.error`);
     expect(await page.locator(`${section} .notice`).textContent()).toMatch(/is active/);
@@ -230,7 +230,7 @@ describeInBrowser(`dashboard in Chromium${missing ? ` (skipped: ${missing})` : '
     await registry.stop(ORDERS, INDEXER);
     await page.waitForSelector(`${CONSUMER_ROW}[data-active="false"]`);
     // The offset typed before survives the polls that re-rendered the tables.
-    expect(await page.inputValue(`${section} input[data-field="rewind-offset"]`)).toBe('0-0');
+    expect(await page.inputValue(`${section} input[data-field="rewind-to"]`)).toBe('start');
     await page.click(`${section} button[data-action="rewind"]`);
     await page.waitForSelector(`${CONSUMER_ROW}[data-lag="3"]`);
     expect(await page.locator(`${section} .notice`).textContent()).toBe(`${INDEXER} will read after 0-0`);

@@ -193,7 +193,7 @@ describe('sample app', () => {
     expect((await http.get('/redstream').expect(200)).text).toContain('/redstream/dashboard.js');
     await http
       .post('/redstream/api/rewind')
-      .send({ stream: PRODUCTS_STREAM, consumer: INDEXER_CONSUMER, offset: '0-0' })
+      .send({ stream: PRODUCTS_STREAM, consumer: INDEXER_CONSUMER, to: 'start' })
       .expect(403);
   });
 

@@ -273,14 +273,18 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
       });
     });
     var consumer = h('select', { 'data-field': 'rewind-consumer', 'aria-label': 'consumer to rewind' });
-    var offset = h('input', { 'data-field': 'rewind-offset', placeholder: '0-0 or an entry id', 'aria-label': 'offset' });
+    var offset = h('input', {
+      'data-field': 'rewind-to',
+      placeholder: 'start, end or an entry id',
+      'aria-label': 'read from',
+    });
     var rewind = h('button', { type: 'button', 'data-action': 'rewind' }, 'Rewind');
     rewind.addEventListener('click', function () {
       var target = consumer.value;
       var to = offset.value.trim();
       if (!target || !to) return;
-      if (!window.confirm('Set the offset of stopped consumer "' + target + '" of "' + name + '" to ' + to + '?')) return;
-      report(post('/api/rewind', { stream: name, consumer: target, offset: to }), function (result) {
+      if (!window.confirm('Make stopped consumer "' + target + '" of "' + name + '" read from ' + to + ' on?')) return;
+      report(post('/api/rewind', { stream: name, consumer: target, to: to }), function (result) {
         return target + ' will read after ' + result.offset;
       });
     });
