@@ -105,7 +105,7 @@ describeInBrowser(`dashboard in Chromium${missing ? ` (skipped: ${missing})` : '
   }
 
   it('shows the lag rising while the consumer is stopped and falling once it runs, with a chart', async () => {
-    const { url, producer, registry, redstream, indexer } = await start({
+    const { url, producer, registry, redstream, indexer, stopIndexer } = await start({
       // A short chart window, so the screenshot shows the rise and fall across the chart.
       dashboard: { pollIntervalMs: 250, chartWindowMs: 10_000 },
     });
@@ -143,7 +143,7 @@ describeInBrowser(`dashboard in Chromium${missing ? ` (skipped: ${missing})` : '
         return shown.active === 'true' && shown.lag < 10;
       }, 20_000);
 
-      await registry.stop(ORDERS, INDEXER);
+      await stopIndexer();
       const stoppedAt = indexer.handled;
       // Rising: each reading on the page is above the one before, and the consumer handled nothing.
       const readings: number[] = [];
@@ -195,7 +195,7 @@ describeInBrowser(`dashboard in Chromium${missing ? ` (skipped: ${missing})` : '
   }, 120_000);
 
   it('with readOnly: false and a guard, replays dead letters and rewinds from the page', async () => {
-    const { url, producer, redstream, registry, indexer } = await start({
+    const { url, producer, redstream, registry, indexer, stopIndexer } = await start({
       dashboard: { readOnly: false, guard: { canActivate: () => true }, pollIntervalMs: 250 },
     });
     const ids = await producer.queue(ORDERS, [{ id: 1 }, { id: 2 }]);
@@ -227,7 +227,7 @@ describeInBrowser(`dashboard in Chromium${missing ? ` (skipped: ${missing})` : '
     problems.length = 0;
 
     // Stopped, it is rewound, and reads the three entries again once started.
-    await registry.stop(ORDERS, INDEXER);
+    await stopIndexer();
     await page.waitForSelector(`${CONSUMER_ROW}[data-active="false"]`);
     // The offset typed before survives the polls that re-rendered the tables.
     expect(await page.inputValue(`${section} input[data-field="rewind-to"]`)).toBe('start');

@@ -21,6 +21,13 @@ afterEach(async () => {
   running = [];
 });
 
+/** The status of a GET, its body read (an unread body would keep the connection open after the test). */
+async function statusOf(url: string): Promise<number> {
+  const response = await fetch(url);
+  await response.arrayBuffer();
+  return response.status;
+}
+
 async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
   const response = await fetch(url);
   return { status: response.status, body: (await response.json()) as T };
@@ -62,6 +69,7 @@ for (const [platform, skipped] of HTTP_PLATFORMS) {
       expect(await script.text()).toContain("'/api/status'");
       const styles = await fetch(`${url}/redstream/dashboard.css`);
       expect(styles.headers.get('content-type')).toMatch(/^text\/css/);
+      expect(await styles.text()).toContain('.chart');
 
       const { status, body } = await getJson<RedstreamDashboardStatus>(`${url}/redstream/api/status`);
       expect(status).toBe(200);
@@ -78,7 +86,7 @@ for (const [platform, skipped] of HTTP_PLATFORMS) {
     });
 
     it('read-only (the default) refuses replay and rewind', async () => {
-      const { url } = await start({ platform });
+      const { url } = await start({ platform, withIndexer: false });
       for (const [action, body] of [
         ['replay-dead-letters', { stream: ORDERS }],
         ['rewind', { stream: ORDERS, consumer: INDEXER, to: 'start' }],
@@ -94,10 +102,10 @@ for (const [platform, skipped] of HTTP_PLATFORMS) {
 
     it('serves at the configured path, after the global prefix', async () => {
       const { url } = await start({ platform, dashboard: { path: 'ops/streams/' }, globalPrefix: 'admin' });
-      expect((await fetch(`${url}/redstream`)).status).toBe(404);
+      expect(await statusOf(`${url}/redstream`)).toBe(404);
       const html = await (await fetch(`${url}/admin/ops/streams`)).text();
       expect(html).toContain('<script src="/admin/ops/streams/dashboard.js"></script>');
-      expect((await fetch(`${url}/admin/ops/streams/dashboard.js`)).status).toBe(200);
+      expect(await statusOf(`${url}/admin/ops/streams/dashboard.js`)).toBe(200);
       expect((await getJson(`${url}/admin/ops/streams/api/status`)).status).toBe(200);
     });
   });
@@ -148,13 +156,13 @@ describe('dashboard guard and actions', () => {
   it('a guard instance that says no refuses the page, the status and the actions', async () => {
     const { url } = await start({ dashboard: { guard: { canActivate: () => false } } });
     for (const path of ['', '/dashboard.js', '/api/status']) {
-      expect({ path, status: (await fetch(`${url}/redstream${path}`)).status }).toEqual({ path, status: 403 });
+      expect({ path, status: await statusOf(`${url}/redstream${path}`) }).toEqual({ path, status: 403 });
     }
     expect((await postJson(`${url}/redstream/api/rewind`, {})).status).toBe(403);
   });
 
   it('with readOnly: false, a guard class decides; replay and rewind work behind it', async () => {
-    const { url, app, producer, indexer, registry, redstream } = await start({
+    const { url, app, producer, indexer, registry, redstream, stopIndexer } = await start({
       dashboard: { readOnly: false, guard: AdminGuard, imports: [AdminModule] },
     });
     const admin = { 'x-admin-token': 'let-me-in' };
@@ -190,7 +198,7 @@ describe('dashboard guard and actions', () => {
     expect(refused.body.message).toMatch(/active.*Stop it/);
 
     // Stopped, it is rewound to read from entry 2 on, and handles 2, 3 and the replayed one again.
-    await registry.stop(ORDERS, INDEXER);
+    await stopIndexer();
     const rewound = await postJson(
       `${url}/redstream/api/rewind`,
       { stream: ORDERS, consumer: INDEXER, to: ids[1] },
@@ -206,11 +214,11 @@ describe('dashboard guard and actions', () => {
   });
 
   it('checks what the browser sends', async () => {
-    const { url, registry, producer } = await start({
+    const { url, producer, stopIndexer } = await start({
       dashboard: { readOnly: false, guard: { canActivate: () => true }, streams: [ORDERS] },
     });
     await producer.queue(ORDERS, { id: 1 });
-    await registry.stop(ORDERS, INDEXER);
+    await stopIndexer();
     const rewind = (body: unknown): Promise<{ status: number; body: Record<string, unknown> }> =>
       postJson(`${url}/redstream/api/rewind`, body);
 
@@ -218,9 +226,10 @@ describe('dashboard guard and actions', () => {
     const form = await fetch(`${url}/redstream/api/rewind`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'stream=orders&consumer=indexer&offset=0-0',
+      body: 'stream=orders&consumer=indexer&to=start',
     });
     expect(form.status).toBe(415);
+    expect(((await form.json()) as { message: string }).message).toMatch(/only as JSON/);
     expect((await rewind({ stream: ORDERS, consumer: INDEXER, to: 'yesterday' })).status).toBe(400);
     expect((await rewind({ stream: ORDERS, consumer: INDEXER, offset: '0-0' })).status).toBe(400);
     expect((await rewind({ stream: 'other', consumer: INDEXER, to: 'start' })).body.message).toMatch(

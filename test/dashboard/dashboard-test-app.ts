@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Producer, Redstream, RedstreamConsumer, RedstreamModule, RedstreamRegistry } from '../../lib';
 import { RedstreamDashboardModule, RedstreamDashboardOptions } from '../../lib/dashboard';
 import { FAST_WORKERS } from '../nest/nest-test-helpers';
-import { testRedisUrl, uniqueNamespace } from '../support/test-redis';
+import { testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
 
 export type HttpPlatform = 'express' | 'fastify';
 
@@ -60,6 +60,12 @@ export interface DashboardTestApp {
   redstream: Redstream;
   registry: RedstreamRegistry;
   indexer: OrdersIndexer;
+  /**
+   * Stops the indexer and waits until no instance holds its lock: under load its lock may be
+   * taken just after stop() returned (stop does not wait for a lock request in flight), and
+   * lapses within its ttl.
+   */
+  stopIndexer(): Promise<void>;
 }
 
 export interface DashboardTestAppOptions {
@@ -99,13 +105,23 @@ export async function startDashboardApp(options: DashboardTestAppOptions = {}): 
   if (options.globalPrefix) app.setGlobalPrefix(options.globalPrefix);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
+  const redstream = app.get(Redstream);
+  const registry = app.get(RedstreamRegistry);
+  const stopIndexer = async (): Promise<void> => {
+    await registry.stop(ORDERS, INDEXER);
+    await waitFor(async () => {
+      const { streams } = await redstream.status({ streams: [ORDERS] });
+      return streams[0]?.consumers.every((consumer) => !consumer.active);
+    });
+  };
   return {
     app,
+    stopIndexer,
     url: `http://127.0.0.1:${address.port}`,
     namespace,
     producer: app.get(Producer),
-    redstream: app.get(Redstream),
-    registry: app.get(RedstreamRegistry),
+    redstream,
+    registry,
     indexer: options.withIndexer === false ? new OrdersIndexer() : app.get(OrdersIndexer),
   };
 }
