@@ -234,6 +234,8 @@ describeInBrowser(`dashboard in Chromium${missing ? ` (skipped: ${missing})` : '
     await page.click(`${section} button[data-action="rewind"]`);
     await page.waitForSelector(`${CONSUMER_ROW}[data-lag="3"]`);
     expect(await page.locator(`${section} .notice`).textContent()).toBe(`${INDEXER} will read after 0-0`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-actions.png'), fullPage: true });
     registry.start(ORDERS, INDEXER);
     await waitFor(() => indexer.handled === 6);
     expect(problems).toEqual([]);
