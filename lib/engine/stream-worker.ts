@@ -93,6 +93,17 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     );
   }
 
+  /**
+   * Who holds this worker's lock in Redis now: `'self'`, `'other'` (another instance, alive
+   * within the lock's ttl: this one is its hot standby) or `'none'` (free, or expired). One
+   * GET, for health checks; the loop itself never asks.
+   */
+  async lockHolder(): Promise<'self' | 'other' | 'none'> {
+    const owner = await this.client.get(this.lock.key);
+    if (owner === null) return 'none';
+    return owner === this.lock.ownerId ? 'self' : 'other';
+  }
+
   /** The offset this instance works from (meaningful while active). */
   get currentOffset(): string {
     return this.offset;
