@@ -10,6 +10,7 @@ import { withTimeout } from './with-timeout';
 import { parseStreamEntries, RawStreamEntry } from './message-parser';
 import type { RedstreamContext } from './redstream-context';
 import { consumerLockName, validateConsumerName, validateStreamName } from './redstream-keys';
+import { idRange } from './redstream-log-record';
 import { StreamWorker } from './stream-worker';
 
 /**
@@ -39,7 +40,11 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     if (typeof options.handler !== 'function') throw new RedstreamConfigError(`${label}: handler must be a function`);
     if (options.handlerTimeoutMs !== undefined) positiveMs(options.handlerTimeoutMs, `${label}: handlerTimeoutMs`);
     const afterAttempts = resolveDeadLetterAfterAttempts(options.deadLetter, label);
-    super(context, stream, name, consumerLockName(stream, name), options, label);
+    super(context, stream, name, consumerLockName(stream, name), options, label, {
+      worker: 'consumer',
+      stream,
+      consumer: name,
+    });
     this.readsAheadOnArrival = true;
     this.stream = stream;
     this.handler = options.handler;
@@ -74,7 +79,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     const { messages, rejected } = parseStreamEntries<TPayload>(this.stream, entries);
     if (rejected.length > 0) {
       for (const entry of rejected) {
-        this.logger.warn(`${this.label}: skipping entry ${entry.id}: ${entry.reason}`);
+        this.logger.warn(`${this.label}: skipping entry ${entry.id}: ${entry.reason}`, { ids: entry.id });
       }
       this.emit('rejected', rejected);
     }
@@ -102,6 +107,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
           (attempt, reason) =>
             `handler failed on ${messages.length} messages ${messages[0].id}..${messages[messages.length - 1].id} ` +
             `(attempt ${attempt}): ${reason}; retrying the same batch in ${retryInMs} ms`,
+          { ids: idRange(messages) },
         );
         this.emit('failed', asError(error), retryInMs);
         await this.sleep(retryInMs);

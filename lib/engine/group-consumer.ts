@@ -214,18 +214,26 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     );
     const settings = resolveGroupConsumerSettings(options, timing, label);
     const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
-    super({ label, logger, connections: context.connections, timing, lease: () => new AlwaysHeldLease() });
+    const member = memberName();
+    super({
+      label,
+      logger,
+      logFields: { worker: 'group-consumer', stream, group, member },
+      connections: context.connections,
+      timing,
+      lease: () => new AlwaysHeldLease(),
+    });
     this.stream = stream;
     this.group = group;
-    this.member = memberName();
+    this.member = member;
     this.settings = settings;
     this.batchLimiter = new BatchSizeLimiter(timing.batchSize, timing.maxBatchBytes);
     this.blockMs = timing.blockMs;
     this.handler = options.handler;
     this.client = context.connections.client();
     const target = { streamKey: context.keys.stream(stream), group, member: this.member, startAt: settings.startAt };
-    this.membership = new GroupMembership(this.client, target, logger, label);
-    this.groupReader = new GroupReader(this.client, target, logger, label, this.membership);
+    this.membership = new GroupMembership(this.client, target, this.logger, label);
+    this.groupReader = new GroupReader(this.client, target, this.logger, label, this.membership);
     this.deadLetters = new DeadLetters(this.client, context.keys);
     this.retryBackoff = new Backoff({ initialMs: timing.backoffInitialMs, maxMs: timing.backoffMaxMs });
     this.handlerFailures = this.failureReporter();
@@ -298,6 +306,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     this.logger.log(
       `${this.label}: claimed ${claimed.length} entr${claimed.length === 1 ? 'y' : 'ies'} idle for ` +
         `${this.settings.claimIdleMs} ms or more: ${idList(claimed.map(([id]) => id))}`,
+      { ids: claimed.map(([id]) => id).join(',') },
     );
     this.emit('claimed', claimed.length);
     const handleable = await this.deadLetterOverdelivered(claimed);
@@ -385,7 +394,9 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     const { messages, rejected } = parseStreamEntries<TPayload>(this.stream, entries);
     if (rejected.length > 0) {
       for (const entry of rejected) {
-        this.logger.warn(`${this.label}: acknowledging entry ${entry.id} without handling it: ${entry.reason}`);
+        this.logger.warn(`${this.label}: acknowledging entry ${entry.id} without handling it: ${entry.reason}`, {
+          ids: entry.id,
+        });
       }
       await this.groupReader.ack(rejected.map(({ id }) => id));
       this.emit('rejected', rejected);
@@ -441,21 +452,25 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     const left = isolation.poisoned.length - deadLettered.length + isolation.unfinished.length;
     const retryInMs = left > 0 && !this.isStopping ? this.scheduleRetry() : undefined;
     const lone = isolation.poisoned.map((p) => p.entry.id);
-    this.handlerFailures.failed(error, (attempt, reason) => {
-      const parts = [
-        `handler failed on ${messages.length} message${messages.length === 1 ? '' : 's'} ${idRange(messages)} ` +
-          `(attempt ${attempt}${deliveries ? `, delivery ${deliveries}` : ''}): ${reason}`,
-        `${lone.length} fail${lone.length === 1 ? 's' : ''} on ${lone.length === 1 ? 'its' : 'their'} own` +
-          (lone.length > 0 ? ` (${idList(lone)})` : '') +
-          `, found in ${isolation.calls} more handler calls`,
-      ];
-      if (deadLettered.length > 0) parts.push(`${deadLettered.length} moved to ${this.stream}.dead`);
-      if (isolation.stoppedBecause === 'aborted') parts.push('isolation interrupted by stop()');
-      if (left > 0) {
-        parts.push(`${left} left pending` + (retryInMs === undefined ? '' : `, retried in ${retryInMs} ms`));
-      }
-      return parts.join('; ');
-    });
+    this.handlerFailures.failed(
+      error,
+      (attempt, reason) => {
+        const parts = [
+          `handler failed on ${messages.length} message${messages.length === 1 ? '' : 's'} ${idRange(messages)} ` +
+            `(attempt ${attempt}${deliveries ? `, delivery ${deliveries}` : ''}): ${reason}`,
+          `${lone.length} fail${lone.length === 1 ? 's' : ''} on ${lone.length === 1 ? 'its' : 'their'} own` +
+            (lone.length > 0 ? ` (${idList(lone)})` : '') +
+            `, found in ${isolation.calls} more handler calls`,
+        ];
+        if (deadLettered.length > 0) parts.push(`${deadLettered.length} moved to ${this.stream}.dead`);
+        if (isolation.stoppedBecause === 'aborted') parts.push('isolation interrupted by stop()');
+        if (left > 0) {
+          parts.push(`${left} left pending` + (retryInMs === undefined ? '' : `, retried in ${retryInMs} ms`));
+        }
+        return parts.join('; ');
+      },
+      { ids: idRange(messages) },
+    );
     this.emit('failed', asError(error), retryInMs ?? 0);
     if (deadLettered.length > 0) this.emit('deadLettered', deadLettered);
   }
@@ -519,6 +534,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
         `${this.label}: moved ${written.length} entr${written.length === 1 ? 'y' : 'ies'} to ${this.stream}.dead ` +
           `after ${this.settings.maxDeliveries} deliveries: ` +
           written.map((entry) => `${entry.id} (${entry.error})`).join(', '),
+        { ids: written.map((entry) => entry.id).join(',') },
       );
     }
     return written;

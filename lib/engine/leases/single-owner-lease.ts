@@ -1,6 +1,6 @@
 import type { BackgroundWorkerSetup } from '../background-worker';
 import type { BlockingReader } from '../blocking-reader';
-import type { RedstreamLogger } from '../interfaces/redstream-logger.interface';
+import type { RedstreamLogFields, RedstreamLogger } from '../interfaces/redstream-logger.interface';
 import type { ResolvedWorkerOptions } from '../worker-defaults';
 import type { RedstreamContext } from '../redstream-context';
 import { StreamLock } from '../stream-lock';
@@ -32,10 +32,12 @@ export function singleOwnerSetup(
   logger: RedstreamLogger,
   lock: StreamLock,
   timing: ResolvedWorkerOptions,
+  logFields?: RedstreamLogFields,
 ): BackgroundWorkerSetup {
   return {
     label,
     logger,
+    logFields,
     connections: context.connections,
     timing,
     lease: (reader) => new SingleOwnerLease(lock, reader, timing.standbyPollMs),
