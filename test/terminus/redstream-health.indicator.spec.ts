@@ -3,6 +3,7 @@ import { HealthCheckResult, HealthCheckService, TerminusModule } from '@nestjs/t
 import type { TestingModule } from '@nestjs/testing';
 import {
   Producer,
+  Redstream,
   RedstreamConsumer,
   RedstreamDelayer,
   RedstreamGroupConsumer,
@@ -12,7 +13,7 @@ import {
 } from '../../lib';
 import { RedstreamHealthDetails, RedstreamHealthIndicator, RedstreamHealthOptions } from '../../lib/terminus';
 import { compileRedstreamApp } from '../nest/nest-test-helpers';
-import { RedisServerHandle, startRedisServer } from '../support/redis-server';
+import { freePort, RedisServerHandle, startRedisServer } from '../support/redis-server';
 import { uniqueNamespace, waitFor } from '../support/test-redis';
 
 @Injectable()
@@ -214,5 +215,41 @@ describe('RedstreamHealthIndicator with @nestjs/terminus', () => {
     await expect(app.get(RedstreamHealthIndicator).isHealthy('redstream', { maxLagMs: -1 })).rejects.toThrow(
       /maxLagMs must be a positive number/,
     );
+  });
+});
+
+describe('RedstreamHealthIndicator on a terminus without HealthIndicatorService (terminus 10)', () => {
+  it('throws a down result as the HealthCheckError terminus 10 recognises: isHealthCheckError and causes', async () => {
+    let Indicator: typeof RedstreamHealthIndicator | undefined;
+    jest.isolateModules(() => {
+      jest.doMock('@nestjs/terminus', () => ({
+        ...jest.requireActual<Record<string, unknown>>('@nestjs/terminus'),
+        HealthIndicatorService: undefined,
+      }));
+      // A fresh copy of the entry point, loaded against the terminus above.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      Indicator = (require('../../lib/terminus') as typeof import('../../lib/terminus')).RedstreamHealthIndicator;
+    });
+    jest.dontMock('@nestjs/terminus');
+    const redstream = new Redstream({ redis: `redis://127.0.0.1:${await freePort()}`, logger: false });
+    try {
+      // The registry of an app without handlers: only the PING decides.
+      const registry = { redstream, handlerEntries: () => [], trimmers: () => [] } as unknown as RedstreamRegistry;
+      const indicator = new Indicator!(registry);
+
+      const error = await indicator.isHealthy('redstream', { timeoutMs: 300 }).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+
+      expect(error).toBeInstanceOf(Error);
+      expect(error).toMatchObject({
+        isHealthCheckError: true,
+        message: 'Redstream is unhealthy: Redis unreachable',
+        causes: { redstream: { status: 'down', redis: { reachable: false }, failing: [] } },
+      });
+    } finally {
+      await redstream.close();
+    }
   });
 });
