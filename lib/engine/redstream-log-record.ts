@@ -7,9 +7,9 @@ const FIELD_ORDER = ['worker', 'stream', 'consumer', 'group', 'member', 'ids', '
  * One line of the engine with its context, for {@link RedstreamLogger.write}. Its own fields
  * are plain data (`msg`, then whichever of `stream`, `consumer`, `ids`, `attempt`... the line
  * knows, and `stack` on an error with one), so a JSON logger that copies the object's fields
- * (pino, nestjs-pino, Nest's ConsoleLogger with `json: true`) keeps each as a field. As text it
- * reads as a line: `String(record)` is the message alone, and `util.inspect` (console, Nest's
- * ConsoleLogger) the message with its fields in parentheses, then the stack.
+ * (pino, nestjs-pino, Nest's ConsoleLogger with `json: true`) keeps each as a field. As text
+ * (`String(record)`, `util.inspect`: console, Nest's ConsoleLogger) it reads as a line, the
+ * message with its fields in parentheses, then the stack; `msg` alone is what text loggers get.
  */
 export class RedstreamLogRecord implements RedstreamLogFields {
   /** The text of the line, as text loggers get it. Named as pino names its message key. */
@@ -39,17 +39,21 @@ export class RedstreamLogRecord implements RedstreamLogFields {
     return fields as RedstreamLogFields;
   }
 
+  /**
+   * `msg (stream=products consumer=indexer ids=1-0..5-0 attempt=3)`, then the stack on its own
+   * lines: what a logger that prints objects as text shows (Nest 10's ConsoleLogger converts
+   * the message to a string, Nest 11's inspects it).
+   */
   toString(): string {
-    return this.msg;
-  }
-
-  /** `msg (stream=products consumer=indexer ids=1-0..5-0 attempt=3)`, then the stack on its own lines. */
-  [inspect.custom](): string {
     const context = FIELD_ORDER.filter((key) => this[key] !== undefined)
       .map((key) => `${key}=${String(this[key])}`)
       .join(' ');
     const line = context ? `${this.msg} (${context})` : this.msg;
     return this.stack ? `${line}\n${this.stack}` : line;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
   }
 }
 

@@ -133,12 +133,12 @@ describe('structured log context', () => {
       stack: 'Error: boom\n    at handler',
     });
 
-    expect(String(record)).toBe('Consumer orders:indexer: handler failed');
-    expect(`${record}`).toBe('Consumer orders:indexer: handler failed');
-    expect(inspect(record)).toBe(
+    const line =
       'Consumer orders:indexer: handler failed (stream=orders consumer=indexer ids=1-0..2-0 attempt=3)\n' +
-        'Error: boom\n    at handler',
-    );
+      'Error: boom\n    at handler';
+    expect(inspect(record)).toBe(line);
+    expect(String(record)).toBe(line);
+    expect(String(new RedstreamLogRecord('no context'))).toBe('no context');
     expect(JSON.parse(JSON.stringify(record))).toEqual({
       msg: 'Consumer orders:indexer: handler failed',
       stream: 'orders',

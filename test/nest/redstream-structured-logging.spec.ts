@@ -102,4 +102,25 @@ describe('structured log lines through Nest loggers', () => {
     );
     expect(stack[0]).toBe('Error: search index down');
   });
+
+  it("Nest's ConsoleLogger in JSON mode keeps the fields under message", async () => {
+    const written: string[] = [];
+    for (const stream of [process.stdout, process.stderr]) {
+      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
+    }
+    app = await startApp((created) => created.useLogger(new ConsoleLogger({ json: true, colors: false })));
+    const [id] = await app.get(Producer).queue('orders', { id: 1 });
+
+    const failure = await waitFor(() => written.find((line) => line.includes('handler failed')));
+    jest.restoreAllMocks();
+
+    expect(JSON.parse(failure)).toMatchObject({
+      level: 'error',
+      context: 'Redstream',
+      message: { worker: 'consumer', stream: 'orders', consumer: 'indexer', ids: id, attempt: 1 },
+    });
+  });
 });
