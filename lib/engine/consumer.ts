@@ -11,6 +11,7 @@ import { parseStreamEntries, RawStreamEntry } from './message-parser';
 import type { RedstreamContext } from './redstream-context';
 import { consumerLockName, validateConsumerName, validateStreamName } from './redstream-keys';
 import { streamNameOf, streamParserOf } from './stream-definition';
+import { idRange } from './redstream-log-record';
 import { StreamWorker } from './stream-worker';
 
 /**
@@ -41,7 +42,11 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     if (typeof options.handler !== 'function') throw new RedstreamConfigError(`${label}: handler must be a function`);
     if (options.handlerTimeoutMs !== undefined) positiveMs(options.handlerTimeoutMs, `${label}: handlerTimeoutMs`);
     const afterAttempts = resolveDeadLetterAfterAttempts(options.deadLetter, label);
-    super(context, stream, name, consumerLockName(stream, name), options, label);
+    super(context, stream, name, consumerLockName(stream, name), options, label, {
+      worker: 'consumer',
+      stream,
+      consumer: name,
+    });
     this.readsAheadOnArrival = true;
     this.stream = stream;
     this.handler = options.handler;
@@ -77,7 +82,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     const { messages, rejected } = parseStreamEntries<TPayload>(this.stream, entries, this.parse);
     if (rejected.length > 0) {
       for (const entry of rejected) {
-        this.logger.warn(`${this.label}: skipping entry ${entry.id}: ${entry.reason}`);
+        this.logger.warn(`${this.label}: skipping entry ${entry.id}: ${entry.reason}`, { ids: entry.id });
       }
       this.emit('rejected', rejected);
     }
@@ -112,6 +117,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
           (attempt, reason) =>
             `handler failed on ${messages.length} messages ${messages[0].id}..${messages[messages.length - 1].id} ` +
             `(attempt ${attempt}): ${reason}; retrying the same batch in ${retryInMs} ms`,
+          { ids: idRange(messages) },
         );
         this.emit('failed', asError(error), retryInMs);
         await this.sleep(retryInMs);

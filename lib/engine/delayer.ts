@@ -40,6 +40,7 @@ export class Delayer extends StreamWorker {
       consumerLockName(readStream, DELAYER_CONSUMER_NAME),
       options,
       label,
+      { worker: 'delayer', stream, consumer: DELAYER_CONSUMER_NAME },
     );
     this.stream = stream;
     this.delayMs = delayMs;
@@ -75,13 +76,14 @@ export class Delayer extends StreamWorker {
       } catch (error) {
         this.logger.error(
           `${this.label}: onDue failed (${(error as Error)?.message ?? String(error)}); re-queueing anyway`,
+          { ids: `${due[0][0]}..${due[due.length - 1][0]}` },
         );
       }
     }
     this.throwIfStopping();
     for (const [id, fields] of due) {
       if (payloadOf(fields) === undefined)
-        this.logger.warn(`${this.label}: dropping delay entry ${id}: it has no "payload" field`);
+        this.logger.warn(`${this.label}: dropping delay entry ${id}: it has no "payload" field`, { ids: id });
     }
     // The script reads the entries again by id range: no payload travels back.
     const args = [this.lock.ownerId, this.options.lockTtlMs, due[0][0], due[due.length - 1][0], due.length];

@@ -26,6 +26,7 @@ export * from './producer';
 export { DEFAULT_SOCKET_TIMEOUT_MS } from './redis-connection';
 export type { RedisClient, RedisConnection } from './redis-connection';
 export { consoleLogger, silentLogger } from './redstream-context';
+export { RedstreamLogRecord } from './redstream-log-record';
 export { RedstreamKeys } from './redstream-keys';
 export * from './redstream';
 export * from './redstream-shards';

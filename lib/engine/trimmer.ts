@@ -58,7 +58,7 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
     const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
     const client = context.connections.client();
     const lock = createStreamLock(context, trimmerLockName(stream), resolved);
-    super(singleOwnerSetup(context, label, logger, lock, resolved));
+    super(singleOwnerSetup(context, label, logger, lock, resolved, { worker: 'trimmer', stream }));
     this.stream = stream;
     this.intervalMs = intervalMs;
     this.consumerNames = consumerNames;

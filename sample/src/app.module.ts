@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { RedstreamModule } from '../../lib';
 import { RedstreamTypeOrmModule } from '../../lib/typeorm';
 import { primaryDatabaseOptions } from './database/primary-database.options';
+import { HealthModule } from './health/health.module';
 import { ProductsModule } from './products/products.module';
 import { PRODUCTS_STREAM } from './products/products.constants';
 import { SAMPLE_CONFIG, SampleConfig } from './sample-config';
@@ -39,6 +40,7 @@ export class AppModule {
         RedstreamTypeOrmModule.forRoot(),
         ProductsModule,
         SearchModule,
+        HealthModule,
       ],
       controllers: [StatusController],
     };

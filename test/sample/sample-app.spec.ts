@@ -7,6 +7,8 @@ import initSqlJs from 'sql.js';
 import request from 'supertest';
 import { redstreamTesting } from '../../lib/testing';
 import { AppModule } from '../../sample/src/app.module';
+import type { HealthCheckResult } from '@nestjs/terminus';
+import { RedstreamRegistry } from '../../lib';
 import type { Product } from '../../sample/src/products/product.entity';
 import { INDEXER_CONSUMER, PRODUCTS_STREAM } from '../../sample/src/products/products.constants';
 import { ProductsService } from '../../sample/src/products/products.service';
@@ -176,6 +178,33 @@ describe('sample app', () => {
     expect(status.delayer.requeued).toBeGreaterThanOrEqual(3);
     expect(status.stream.indexerOffset).toMatch(/^\d+-\d+$/);
     expect(status.stream.delayLength).toBe(0);
+  });
+
+  it('answers GET /health: 200 while the handlers work, 503 naming one that stopped', async () => {
+    const app = await startApp(sampleConfig());
+    const http = request(app.getHttpServer());
+    // Up once the indexer and the delayer have taken their locks.
+    const healthy = await waitFor(async () => {
+      const response = await http.get('/health');
+      return response.status === 200 ? (response.body as HealthCheckResult) : undefined;
+    });
+    expect(healthy).toMatchObject({
+      status: 'ok',
+      details: { redstream: { status: 'up', redis: { reachable: true } } },
+    });
+    expect(healthy.details.redstream).toMatchObject({ handlers: { total: 2, active: 2 }, failing: [] });
+
+    await app.get(RedstreamRegistry).stop(PRODUCTS_STREAM, INDEXER_CONSUMER);
+    const unhealthy = (await http.get('/health').expect(503)).body as HealthCheckResult;
+    expect(unhealthy.status).toBe('error');
+    expect(unhealthy.details.redstream.failing).toEqual([
+      {
+        kind: 'consumer',
+        stream: PRODUCTS_STREAM,
+        name: INDEXER_CONSUMER,
+        reasons: [expect.stringMatching(/^not running/)],
+      },
+    ]);
   });
 
   it('keeps both databases in files across a restart, and a write that crashed heals after it', async () => {

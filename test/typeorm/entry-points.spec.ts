@@ -5,6 +5,7 @@ const repositoryRoot = join(__dirname, '..', '..');
 
 interface EntryReport {
   typeormModules: number;
+  terminusModules: number;
   exports: Record<string, string>;
   sameShardsEverywhere: boolean;
 }
@@ -14,12 +15,13 @@ function loadInChild(entries: string[]): EntryReport {
   const script = `
     const loaded = ${JSON.stringify(entries)}.map((entry) => require(entry));
     const typeormModules = Object.keys(require.cache).filter((file) => /[\\\\/]node_modules[\\\\/]typeorm[\\\\/]/.test(file));
+    const terminusModules = Object.keys(require.cache).filter((file) => /[\\\\/]node_modules[\\\\/]@nestjs[\\\\/]terminus[\\\\/]/.test(file));
     const exports = {};
     for (const name of ['redstreamShards', 'RedstreamShards', 'redstreamShardConsumers', 'redstreamShardDelayers']) {
       exports[name] = loaded.map((entry) => typeof entry[name]).join(',');
     }
     const sameShardsEverywhere = loaded.every((entry) => entry.RedstreamShards === loaded[0].RedstreamShards);
-    process.stdout.write(JSON.stringify({ typeormModules: typeormModules.length, exports, sameShardsEverywhere }));
+    process.stdout.write(JSON.stringify({ typeormModules: typeormModules.length, terminusModules: terminusModules.length, exports, sameShardsEverywhere }));
   `;
   const output = execFileSync(process.execPath, ['--require', './test/support/ts-register.js', '-e', script], {
     cwd: repositoryRoot,
@@ -30,9 +32,10 @@ function loadInChild(entries: string[]): EntryReport {
 }
 
 describe('entry points and the optional typeorm peer', () => {
-  it('the root and engine entries never load typeorm, and export the shards', () => {
+  it('the root and engine entries never load typeorm nor @nestjs/terminus, and export the shards', () => {
     const report = loadInChild(['./lib', './lib/engine']);
     expect(report.typeormModules).toBe(0);
+    expect(report.terminusModules).toBe(0);
     expect(report.exports).toEqual({
       redstreamShards: 'function,function',
       RedstreamShards: 'function,function',
@@ -79,5 +82,11 @@ describe('entry points and the optional typeorm peer', () => {
       helpers: ['function', 'function', 'function'],
       timeoutIsOurs: true,
     });
+  }, 60_000);
+
+  it('the terminus entry loads @nestjs/terminus, and not typeorm', () => {
+    const report = loadInChild(['./lib/terminus']);
+    expect(report.terminusModules).toBeGreaterThan(0);
+    expect(report.typeormModules).toBe(0);
   }, 60_000);
 });
