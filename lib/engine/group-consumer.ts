@@ -17,6 +17,7 @@ import { RedstreamContext, resolveLogger } from './redstream-context';
 import { memberName, validateGroupName, validateStreamName } from './redstream-keys';
 import { resolveWorkerOptions, ResolvedWorkerOptions } from './worker-defaults';
 import { withTimeout } from './with-timeout';
+import { NO_TELEMETRY, WorkerTelemetry } from './telemetry/redstream-telemetry';
 
 /** The defaults of the group-specific {@link GroupConsumerOptions}. */
 export const GROUP_CONSUMER_DEFAULTS = {
@@ -178,6 +179,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   private readonly handler: GroupConsumerHandler<TPayload>;
   private readonly retryBackoff: Backoff;
   private readonly handlerFailures: FailureReporter;
+  private readonly telemetry: WorkerTelemetry;
   /** Batches not finished yet, their acknowledgement included. */
   private readonly inFlight = new Set<Promise<void>>();
   /** Batches whose handler has not resolved yet: what `concurrency` counts. */
@@ -229,6 +231,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     this.deadLetters = new DeadLetters(this.client, context.keys);
     this.retryBackoff = new Backoff({ initialMs: timing.backoffInitialMs, maxMs: timing.backoffMaxMs });
     this.handlerFailures = this.failureReporter();
+    this.telemetry = (context.telemetry ?? NO_TELEMETRY).worker('group-consumer', stream, group, this);
   }
 
   /** The options in effect, defaults filled in. */
@@ -355,7 +358,8 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     let markHandled!: () => void;
     const handled = new Promise<void>((resolve) => (markHandled = resolve));
     // The next read starts once the handler resolved, while the acknowledgement travels.
-    const work: Promise<void> = this.processBatch(entries, markHandled)
+    const work: Promise<void> = this.telemetry
+      .processBatch(entries, () => this.processBatch(entries, markHandled))
       .catch((error: unknown) => {
         // The unacknowledged entries are pending with this member: read them again later.
         this.scheduleRetry();
@@ -388,6 +392,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
         this.logger.warn(`${this.label}: acknowledging entry ${entry.id} without handling it: ${entry.reason}`);
       }
       await this.groupReader.ack(rejected.map(({ id }) => id));
+      this.telemetry.rejected(rejected.length);
       this.emit('rejected', rejected);
     }
     if (messages.length === 0) return;
@@ -514,6 +519,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
         written.push({ id, deadLetterId: result.deadLetterId, deliveries, error: deadLetterErrorMessage(error) });
       }
     }
+    this.telemetry.deadLettered(written.length);
     if (written.length > 0) {
       this.logger.warn(
         `${this.label}: moved ${written.length} entr${written.length === 1 ? 'y' : 'ies'} to ${this.stream}.dead ` +
@@ -535,10 +541,11 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   private callHandler(messages: RedstreamMessage<TPayload>[]): Promise<unknown> {
     const result = Promise.resolve().then(() => this.handler(messages));
     const timeoutMs = this.settings.handlerTimeoutMs;
-    if (timeoutMs === undefined) return result;
-    return withTimeout(result, timeoutMs, () => {
+    if (timeoutMs === undefined) return this.telemetry.handlerCall(messages, result);
+    const bounded = withTimeout(result, timeoutMs, () => {
       throw new RedstreamHandlerTimeoutError(`handler did not settle within ${timeoutMs} ms`);
     });
+    return this.telemetry.handlerCall(messages, bounded);
   }
 
   private async finishStop(): Promise<void> {

@@ -2,12 +2,15 @@ import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import { RedstreamConfigError } from './errors';
 import { RedisConnectionFactory } from './redis-connection';
 import { RedstreamKeys } from './redstream-keys';
+import type { RedstreamTelemetry } from './telemetry/redstream-telemetry';
 
 /** What every engine component shares: the key layout, the connections and the logger. */
 export interface RedstreamContext {
   readonly keys: RedstreamKeys;
   readonly connections: RedisConnectionFactory;
   readonly logger: RedstreamLogger;
+  /** Metrics and spans (OpenTelemetry); none recorded when absent. */
+  readonly telemetry?: RedstreamTelemetry;
 }
 
 /** Prefixes every line with `[redstream]` and writes to the console. */

@@ -19,6 +19,7 @@ import { RedstreamKeys, validateConsumerName, validateStreamName } from './redst
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_REDIS_URL } from './redstream-defaults';
 import { RedstreamClosedError } from './errors';
 import { StreamLagReader } from './stream-lag';
+import { RedstreamTelemetry } from './telemetry/redstream-telemetry';
 import { Trimmer } from './trimmer';
 import { withTimeout } from './with-timeout';
 
@@ -39,6 +40,8 @@ export class Redstream implements RedstreamContext {
   readonly keys: RedstreamKeys;
   readonly connections: RedisConnectionFactory;
   readonly logger: RedstreamLogger;
+  /** @internal Metrics and spans through `@opentelemetry/api`, when installed (README "Operations"). */
+  readonly telemetry: RedstreamTelemetry;
   private closing?: Promise<void>;
   /** Workers created here, stopped by `close()` before their connections go. */
   private readonly workers = new Set<{ retire(): Promise<void> }>();
@@ -47,6 +50,7 @@ export class Redstream implements RedstreamContext {
     this.logger = resolveLogger(options.logger, 'Redstream: logger', consoleLogger);
     this.keys = new RedstreamKeys(options.namespace);
     this.connections = new RedisConnectionFactory(options.redis ?? DEFAULT_REDIS_URL, this.logger);
+    this.telemetry = new RedstreamTelemetry(() => this.lagReader());
   }
 
   /** The shared connection for ordinary commands. */
@@ -178,6 +182,7 @@ export class Redstream implements RedstreamContext {
       // Retired, a worker's start() throws instead of working on closed connections.
       const stopped = Promise.all([...this.workers].map((worker) => worker.retire()));
       await withTimeout(stopped, drainTimeoutMs, () => undefined);
+      this.telemetry.close();
       await this.connections.close();
     })();
     return this.closing;
