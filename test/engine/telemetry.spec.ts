@@ -339,6 +339,32 @@ describe('OpenTelemetry metrics and spans (real Redis, SDK with in-memory export
     );
   }, 60_000);
 
+  it('ignores a malformed traceparent: the entry is handled, the batch span has no link for it', async () => {
+    const handled: unknown[] = [];
+    await admin.xadd(key('notes'), '*', 'payload', '{"id":1}', 'traceparent', 'not-a-traceparent');
+    await admin.xadd(
+      key('notes'),
+      '*',
+      'payload',
+      '{"id":2}',
+      'traceparent',
+      `00-${'0'.repeat(32)}-${'1'.repeat(16)}-01`,
+    );
+    const consumer = track(
+      redstream.consumer({
+        stream: 'notes',
+        name: 'reader',
+        handler: (messages) => {
+          handled.push(...messages.map((message) => message.payload));
+        },
+      }),
+    );
+    consumer.start();
+    await waitFor(() => handled.length === 2 && spansNamed('process notes').length > 0);
+    expect(handled).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(spansNamed('process notes').flatMap((span) => span.links)).toEqual([]);
+  }, 30_000);
+
   it('marks a failed write as an error on its span and in the counter', async () => {
     const producer = redstream.producer({ commandTimeoutMs: 200 });
     await admin.set(key('broken'), 'not a stream');

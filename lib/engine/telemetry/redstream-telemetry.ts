@@ -164,14 +164,12 @@ export class RedstreamTelemetry {
       };
       this.sendAttributes.set(destination, attributes);
     }
-    const span = tracer.startSpan(`send ${destination}`, {
-      kind: api.SpanKind.PRODUCER,
-      attributes: {
-        ...attributes,
-        [ATTRIBUTES.operationType]: 'send',
-        [ATTRIBUTES.batchCount]: count,
-      },
-    });
+    const span = tracer.startSpan(`send ${destination}`, { kind: api.SpanKind.PRODUCER, attributes });
+    // Set on the span only when it records: nothing is built for a no-op tracer.
+    if (span.isRecording()) {
+      span.setAttribute(ATTRIBUTES.operationType, 'send');
+      span.setAttribute(ATTRIBUTES.batchCount, count);
+    }
     const spanContext = span.spanContext();
     let traceFields: string[] | undefined;
     if (api.isSpanContextValid(spanContext)) {
@@ -308,13 +306,13 @@ export class WorkerTelemetry {
     const { api, tracer } = enabled;
     const span = tracer.startSpan(`process ${this.stream}`, {
       kind: api.SpanKind.CONSUMER,
-      attributes: {
-        ...this.processAttributes,
-        [ATTRIBUTES.operationType]: 'process',
-        [ATTRIBUTES.batchCount]: entries.length,
-      },
+      attributes: this.processAttributes,
       links: producerLinks(api, entries),
     });
+    if (span.isRecording()) {
+      span.setAttribute(ATTRIBUTES.operationType, 'process');
+      span.setAttribute(ATTRIBUTES.batchCount, entries.length);
+    }
     return api.context.with(api.trace.setSpan(api.context.active(), span), () => {
       let done: Promise<T>;
       try {
