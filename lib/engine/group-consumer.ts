@@ -18,6 +18,7 @@ import { memberName, validateGroupName, validateStreamName } from './redstream-k
 import { streamNameOf, streamParserOf } from './stream-definition';
 import { resolveWorkerOptions, ResolvedWorkerOptions } from './worker-defaults';
 import { withTimeout } from './with-timeout';
+import { NO_TELEMETRY, WorkerTelemetry } from './telemetry/redstream-telemetry';
 
 /** The defaults of the group-specific {@link GroupConsumerOptions}. */
 export const GROUP_CONSUMER_DEFAULTS = {
@@ -180,6 +181,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   private readonly parse?: (payload: unknown) => TPayload;
   private readonly retryBackoff: Backoff;
   private readonly handlerFailures: FailureReporter;
+  private readonly telemetry: WorkerTelemetry;
   /** Batches not finished yet, their acknowledgement included. */
   private readonly inFlight = new Set<Promise<void>>();
   /** Batches whose handler has not resolved yet: what `concurrency` counts. */
@@ -240,6 +242,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     this.deadLetters = new DeadLetters(this.client, context.keys);
     this.retryBackoff = new Backoff({ initialMs: timing.backoffInitialMs, maxMs: timing.backoffMaxMs });
     this.handlerFailures = this.failureReporter();
+    this.telemetry = (context.telemetry ?? NO_TELEMETRY).worker('group-consumer', stream, group, this);
   }
 
   /** The options in effect, defaults filled in. */
@@ -367,7 +370,8 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     let markHandled!: () => void;
     const handled = new Promise<void>((resolve) => (markHandled = resolve));
     // The next read starts once the handler resolved, while the acknowledgement travels.
-    const work: Promise<void> = this.processBatch(entries, markHandled)
+    const work: Promise<void> = this.telemetry
+      .processBatch(entries, () => this.processBatch(entries, markHandled))
       .catch((error: unknown) => {
         // The unacknowledged entries are pending with this member: read them again later.
         this.scheduleRetry();
@@ -422,6 +426,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     }
     const acked = rejected.filter((entry) => !deadLetter(entry));
     if (acked.length > 0) await this.groupReader.ack(acked.map(({ id }) => id));
+    this.telemetry.rejected(rejected.length);
     this.emit('rejected', rejected);
     const invalid = rejected.filter(deadLetter);
     if (invalid.length === 0) return;
@@ -555,6 +560,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
         written.push({ id, deadLetterId: result.deadLetterId, deliveries, error: deadLetterErrorMessage(error) });
       }
     }
+    this.telemetry.deadLettered(written.length);
     if (written.length > 0) {
       this.logger.warn(
         `${this.label}: moved ${written.length} entr${written.length === 1 ? 'y' : 'ies'} ${why} to ${this.stream}.dead: ` +
@@ -576,10 +582,11 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   private callHandler(messages: RedstreamMessage<TPayload>[]): Promise<unknown> {
     const result = Promise.resolve().then(() => this.handler(messages));
     const timeoutMs = this.settings.handlerTimeoutMs;
-    if (timeoutMs === undefined) return result;
-    return withTimeout(result, timeoutMs, () => {
+    if (timeoutMs === undefined) return this.telemetry.handlerCall(messages, result);
+    const bounded = withTimeout(result, timeoutMs, () => {
       throw new RedstreamHandlerTimeoutError(`handler did not settle within ${timeoutMs} ms`);
     });
+    return this.telemetry.handlerCall(messages, bounded);
   }
 
   private async finishStop(): Promise<void> {

@@ -23,6 +23,7 @@ import { LOCK_EXPIRY_EVENTS, LockExpiryWatch } from './lock-expiry-watch';
 import { oneOf } from './option-validation';
 import { StatusCollector } from './redstream-status';
 import { StreamLagReader } from './stream-lag';
+import { RedstreamTelemetry } from './telemetry/redstream-telemetry';
 import { Trimmer } from './trimmer';
 import { withTimeout } from './with-timeout';
 
@@ -44,6 +45,8 @@ export class Redstream implements RedstreamContext {
   readonly connections: RedisConnectionFactory;
   readonly logger: RedstreamLogger;
   readonly lockExpiry: LockExpiryWatch;
+  /** @internal Metrics and spans through `@opentelemetry/api`, when installed (README "Operations"). */
+  readonly telemetry: RedstreamTelemetry;
   private closing?: Promise<void>;
   /** Workers created here, stopped by `close()` before their connections go. */
   private readonly workers = new Set<{ retire(): Promise<void> }>();
@@ -58,6 +61,7 @@ export class Redstream implements RedstreamContext {
       this.logger,
       oneOf<LockExpiryEvents>(options.lockExpiryEvents, 'Redstream: lockExpiryEvents', LOCK_EXPIRY_EVENTS, 'listen'),
     );
+    this.telemetry = new RedstreamTelemetry(() => this.lagReader());
   }
 
   /** The shared connection for ordinary commands. */
@@ -201,6 +205,7 @@ export class Redstream implements RedstreamContext {
       const stopped = Promise.all([...this.workers].map((worker) => worker.retire()));
       await withTimeout(stopped, drainTimeoutMs, () => undefined);
       this.lockExpiry.close();
+      this.telemetry.close();
       await this.connections.close();
     })();
     return this.closing;

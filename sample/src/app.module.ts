@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { RedstreamModule } from '../../lib';
 import { RedstreamTypeOrmModule } from '../../lib/typeorm';
+import { MetricsModule } from './metrics/metrics.module';
 import { primaryDatabaseOptions } from './database/primary-database.options';
 import { HealthModule } from './health/health.module';
 import { ProductsModule } from './products/products.module';
@@ -18,6 +19,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        // First: it registers the OpenTelemetry MeterProvider that GET /metrics reads.
+        MetricsModule.register(),
         SampleConfigModule.register(config),
         TypeOrmModule.forRootAsync({ inject: [SAMPLE_CONFIG], useFactory: primaryDatabaseOptions }),
         // forRootAsync, as an app that reads its settings from a ConfigService would do it.

@@ -42,6 +42,7 @@ function printWelcome(config: SampleConfig, url: string): void {
     `  curl -s -X POST '${base}/products?simulateCrash=true' ${json} -d '{"name":"Walnut desk","price":480}'`,
     `  curl -s '${base}/search?q=walnut'   # empty now, found after ${config.delayMs / 1000} s`,
     `  curl -s ${base}/status`,
+    `  curl -s ${base}/metrics   # Prometheus text: produced, handled, lag, delay backlog`,
   ];
   console.log(`\n${lines.join('\n')}\n`);
 }

@@ -253,6 +253,40 @@ describe('sample app', () => {
   });
 });
 
+describe('sample app GET /metrics', () => {
+  it('exports the redstream metrics as Prometheus text', async () => {
+    const app = await startApp(sampleConfig());
+    const chair = await create(app, { name: 'Metrics chair', description: 'Counted', price: 10 });
+    await waitFor(async () => (await search(app, 'q=metrics'))[0]?.id === chair.id);
+
+    const response = await request(app.getHttpServer()).get('/metrics').expect(200);
+    expect(response.headers['content-type']).toMatch(/^text\/plain/);
+    const text = response.text;
+    const line = (pattern: RegExp): string | undefined => text.split('\n').find((row) => pattern.test(row));
+    // Produced: the immediate message and the delay message (the TypeORM subscriber writes both).
+    expect(
+      line(/^messaging_client_sent_messages_total\{.*messaging_destination_name="products".* [1-9]/),
+    ).toBeDefined();
+    expect(
+      line(/^messaging_client_sent_messages_total\{.*messaging_destination_name="products.delay".* [1-9]/),
+    ).toBeDefined();
+    // Handled by the indexer, timed, and its instance active.
+    const consumed = line(/^messaging_client_consumed_messages_total\{.*messaging_consumer_group_name="indexer"/);
+    expect(consumed).toMatch(/messaging_destination_name="products"/);
+    expect(consumed).toMatch(/ [1-9]\d*$/);
+    expect(line(/^messaging_process_duration_count\{.*messaging_consumer_group_name="indexer".* [1-9]/)).toBeDefined();
+    expect(line(/^redstream_process_latency_bucket\{/)).toBeDefined();
+    expect(
+      line(
+        /^redstream_worker_active\{.*messaging_consumer_group_name="indexer".*redstream_worker_kind="consumer".* 1$/,
+      ),
+    ).toBeDefined();
+    expect(line(/^redstream_worker_active\{.*redstream_worker_kind="delayer".* 1$/)).toBeDefined();
+    expect(line(/^redstream_delay_backlog\{.*messaging_destination_name="products".* [1-9]/)).toBeDefined();
+    expect(line(/^redstream_consumer_lag\{.*messaging_consumer_group_name="indexer"/)).toBeDefined();
+  });
+});
+
 describe('sampleConfigFromEnv', () => {
   it('reads the environment with the documented defaults', () => {
     expect(sampleConfigFromEnv({})).toMatchObject({
