@@ -145,7 +145,12 @@ describe('Redis Cluster failover and resharding', () => {
     const producer = redstream.producer({ wait: { replicas: 1, timeoutMs: 1_000 }, commandTimeoutMs: 20_000 });
     // bulk(): the immediate messages may be lost with the old master's last writes; the delay
     // messages, acknowledged by a replica (`wait`), reach the consumer through the Delayer.
-    const writer = produce((id) => producer.bulk('{products}', [{ id }], () => undefined));
+    // delay() + queueAfterDelay(), the two halves the TypeORM integration writes, likewise.
+    const writer = produce(async (id) => {
+      if (id % 2 === 0) return producer.bulk('{products}', [{ id }], () => undefined);
+      const delayIds = await producer.delay('{products}', { id });
+      return producer.queueAfterDelay('{products}', { id }, delayIds);
+    });
 
     await waitFor(() => workers.handled.size >= 50, 30_000);
     const killed = await cluster.killMasterOf('{products}');
