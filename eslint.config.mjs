@@ -3,7 +3,17 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.nest12/**', 'sample/data/**', 'sample/dist/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      '.nest11/**',
+      '.nest12/**',
+      'sample/data/**',
+      'sample/dist/**',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -24,7 +34,7 @@ export default tseslint.config(
   {
     // Type-aware rules: every promise is awaited, handled or deliberately dropped with `void`.
     files: ['**/*.ts', '**/*.mts'],
-    ignores: ['test/nest12/app/**'],
+    ignores: ['test/nest11/app/**', 'test/nest12/app/**', 'test/fresh-apps/**'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

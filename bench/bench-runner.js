@@ -10,6 +10,7 @@ const { delayer } = require('./scenarios/delayer.scenario');
 const { latency } = require('./scenarios/latency.scenario');
 const { memory } = require('./scenarios/memory.scenario');
 const { bullmq } = require('./scenarios/bullmq.scenario');
+const { takeover } = require('./scenarios/takeover.scenario');
 
 const SCENARIOS = [
   bulkProduce,
@@ -22,6 +23,8 @@ const SCENARIOS = [
   latency,
   memory,
   bullmq,
+  // Opt-in (`optIn`): runs only when `--only` names it.
+  takeover,
 ];
 
 function describeTarget(target) {
@@ -67,7 +70,9 @@ async function runBench(options) {
   try {
     const machine = await machineInfo(raw);
     const results = [];
-    const selected = SCENARIOS.filter((s) => !options.only || options.only.some((word) => s.name.includes(word)));
+    const selected = SCENARIOS.filter((s) =>
+      options.only ? options.only.some((word) => s.name.includes(word)) : !s.optIn,
+    );
     if (selected.length === 0) {
       throw new Error(`--only ${options.only.join(',')} matches none of: ${SCENARIOS.map((s) => s.name).join(', ')}`);
     }

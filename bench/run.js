@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick] [-- --json] [-- --only consume,delayer] [-- --rounds 5]`: the npm
 // script builds first; this starts its own redis-server unless REDIS_URL is set and prints a
-// table (or with --json one JSON object) of library vs baseline figures.
+// table (or with --json one JSON object) of library vs baseline figures. Opt-in scenarios
+// (`takeover`: kill -9 of an active consumer, expiry events vs polling) run only with --only.
 const path = require('node:path');
 const { runBench, formatTable } = require('./bench-runner');
 const { startRedisServer } = require('./redis-server');

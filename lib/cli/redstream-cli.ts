@@ -1,5 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { RedstreamConfigError } from '../engine/errors';
+import { describeConnection } from '../engine/redis-connection';
+import { DEFAULT_REDIS_URL } from '../engine/redstream-defaults';
 import {
   CommandContext,
   deadDropCommand,
@@ -59,7 +61,9 @@ export async function runCli(argv: readonly string[], io: CliIo = PROCESS_IO): P
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE_ERROR;
     const usage = error instanceof CliUsageError || error instanceof RedstreamConfigError;
     const message =
-      usage || error instanceof CliOperationalError ? (error as Error).message : describeFailure(error, program);
+      usage || error instanceof CliOperationalError
+        ? (error as Error).message
+        : describeFailure(error, program, io.env);
     io.stderr(`redstream: ${message}\n`);
     if (usage) io.stderr(`Run 'redstream --help' for usage.\n`);
     return usage ? EXIT_USAGE_ERROR : EXIT_OPERATIONAL_ERROR;
@@ -67,10 +71,9 @@ export async function runCli(argv: readonly string[], io: CliIo = PROCESS_IO): P
 }
 
 /** An unexpected failure (a Redis error mid-command): its message, with the Redis URL. */
-function describeFailure(error: unknown, program: Command): string {
-  const url = (program.opts<GlobalOptions>().redis ?? '').replace(/\/\/([^@/]*)@/, '//***@');
-  const reason = reasonOf(error);
-  return url ? cliMessages.redisFailed(url, reason) : reason;
+function describeFailure(error: unknown, program: Command, env: NodeJS.ProcessEnv): string {
+  const url = program.opts<GlobalOptions>().redis ?? env.REDIS_URL ?? DEFAULT_REDIS_URL;
+  return cliMessages.redisFailed(describeConnection(url), reasonOf(error));
 }
 
 function buildProgram(io: CliIo): Command {

@@ -36,6 +36,17 @@ export function booleanOption(value: unknown, what: string, fallback: boolean): 
   return value;
 }
 
+/** One of `allowed` (strings or booleans); `fallback` when undefined. */
+export function oneOf<T extends string | boolean>(value: unknown, what: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) {
+    const choices = allowed.map((choice) => (typeof choice === 'string' ? `'${choice}'` : String(choice)));
+    const list = `${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1]}`;
+    throw new RedstreamConfigError(`${what} must be ${list}, got ${describe(value)}`);
+  }
+  return value as T;
+}
+
 /** JSON for the message, but numbers JSON cannot spell (Infinity, NaN) as themselves. */
 function describe(value: unknown): string {
   return typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));

@@ -52,6 +52,12 @@ export function describeConnection(connection: RedisConnection): string {
   if (typeof connection === 'string') return connection.replace(/\/\/([^@/]*)@/, '//***@');
   if (isRedisClient(connection)) return 'a client supplied by the application';
   const options = connection as RedisOptions;
+  if (options.sentinels?.length) {
+    // host and port are ignored with sentinels: naming them would point an operator at the
+    // wrong machine during exactly the incident where the log line matters.
+    const sentinels = options.sentinels.map((sentinel) => `${sentinel.host ?? '127.0.0.1'}:${sentinel.port ?? 26379}`);
+    return `Sentinel master "${options.name ?? 'mymaster'}" via ${sentinels.join(', ')}`;
+  }
   return `${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`;
 }
 

@@ -1,13 +1,19 @@
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import { RedstreamConfigError } from './errors';
+import type { LockExpiryWatch } from './lock-expiry-watch';
 import { RedisConnectionFactory } from './redis-connection';
 import { RedstreamKeys } from './redstream-keys';
+import type { RedstreamTelemetry } from './telemetry/redstream-telemetry';
 
 /** What every engine component shares: the key layout, the connections and the logger. */
 export interface RedstreamContext {
   readonly keys: RedstreamKeys;
   readonly connections: RedisConnectionFactory;
   readonly logger: RedstreamLogger;
+  /** Wakes standbys when a lock expires (a crashed owner); absent, standbys only poll. */
+  readonly lockExpiry?: LockExpiryWatch;
+  /** Metrics and spans (OpenTelemetry); none recorded when absent. */
+  readonly telemetry?: RedstreamTelemetry;
 }
 
 /** Prefixes every line with `[redstream]` and writes to the console. */

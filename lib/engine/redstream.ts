@@ -10,7 +10,7 @@ import type { ConsumerLag, DelayBacklog, GroupLag, LagOptions } from './interfac
 import type { RedstreamStatus, StatusOptions } from './interfaces/redstream-status.interface';
 import type { ProducerOptions } from './interfaces/producer-options.interface';
 import type { RedstreamPayload } from './interfaces/redstream-message.interface';
-import type { RedstreamOptions } from './interfaces/redstream-options.interface';
+import type { LockExpiryEvents, RedstreamOptions } from './interfaces/redstream-options.interface';
 import type { TrimmerOptions } from './interfaces/trimmer-options.interface';
 import { Producer } from './producer';
 import { RedisConnectionFactory, RedisClient } from './redis-connection';
@@ -19,8 +19,11 @@ import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import { RedstreamKeys, validateConsumerName, validateStreamName } from './redstream-keys';
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_REDIS_URL } from './redstream-defaults';
 import { RedstreamClosedError } from './errors';
+import { LOCK_EXPIRY_EVENTS, LockExpiryWatch } from './lock-expiry-watch';
+import { oneOf } from './option-validation';
 import { StatusCollector } from './redstream-status';
 import { StreamLagReader } from './stream-lag';
+import { RedstreamTelemetry } from './telemetry/redstream-telemetry';
 import { Trimmer } from './trimmer';
 import { withTimeout } from './with-timeout';
 
@@ -41,6 +44,9 @@ export class Redstream implements RedstreamContext {
   readonly keys: RedstreamKeys;
   readonly connections: RedisConnectionFactory;
   readonly logger: RedstreamLogger;
+  readonly lockExpiry: LockExpiryWatch;
+  /** @internal Metrics and spans through `@opentelemetry/api`, when installed (README "Operations"). */
+  readonly telemetry: RedstreamTelemetry;
   private closing?: Promise<void>;
   /** Workers created here, stopped by `close()` before their connections go. */
   private readonly workers = new Set<{ retire(): Promise<void> }>();
@@ -49,6 +55,13 @@ export class Redstream implements RedstreamContext {
     this.logger = resolveLogger(options.logger, 'Redstream: logger', consoleLogger);
     this.keys = new RedstreamKeys(options.namespace);
     this.connections = new RedisConnectionFactory(options.redis ?? DEFAULT_REDIS_URL, this.logger);
+    this.lockExpiry = new LockExpiryWatch(
+      this.connections,
+      this.keys,
+      this.logger,
+      oneOf<LockExpiryEvents>(options.lockExpiryEvents, 'Redstream: lockExpiryEvents', LOCK_EXPIRY_EVENTS, 'listen'),
+    );
+    this.telemetry = new RedstreamTelemetry(() => this.lagReader());
   }
 
   /** The shared connection for ordinary commands. */
@@ -191,6 +204,8 @@ export class Redstream implements RedstreamContext {
       // Retired, a worker's start() throws instead of working on closed connections.
       const stopped = Promise.all([...this.workers].map((worker) => worker.retire()));
       await withTimeout(stopped, drainTimeoutMs, () => undefined);
+      this.lockExpiry.close();
+      this.telemetry.close();
       await this.connections.close();
     })();
     return this.closing;

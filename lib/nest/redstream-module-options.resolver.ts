@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Cron } from 'croner';
 import {
   durationToMs,
+  LockExpiryEvents,
   ProducerOptions,
   RedisConnection,
   RedstreamConfigError,
@@ -16,8 +17,10 @@ import {
   DEFAULT_REDIS_URL,
   DEFAULT_TRIM_INTERVAL_MS,
 } from '../engine';
-import { booleanOption as checkBoolean, nonNegativeMs, positiveMs } from '../engine/option-validation';
+import { LOCK_EXPIRY_EVENTS } from '../engine/lock-expiry-watch';
+import { booleanOption as checkBoolean, nonNegativeMs, oneOf, positiveMs } from '../engine/option-validation';
 import { validateGroupName } from '../engine/redstream-keys';
+import { isNestLogger, nestRedstreamLogger } from './redstream-nest-logger';
 import type {
   RedstreamConsumerDefaults,
   RedstreamHandlerOverrides,
@@ -34,6 +37,7 @@ export interface ResolvedRedstreamModuleOptions {
   readonly redis: RedisConnection;
   readonly namespace?: string;
   readonly logger: RedstreamLogger;
+  readonly lockExpiryEvents: LockExpiryEvents;
   readonly consumerDefaults: RedstreamConsumerDefaults;
   readonly producer: ProducerOptions;
   readonly trimmer:
@@ -59,6 +63,7 @@ export function resolveModuleOptions(options: RedstreamModuleOptions = {}): Reso
     redis: resolveRedis(options.redis),
     namespace: resolveNamespace(options.namespace),
     logger: resolveLogger(options.logger),
+    lockExpiryEvents: resolveLockExpiryEvents(options.lockExpiryEvents),
     consumerDefaults: objectOption(options.consumerDefaults, 'consumerDefaults'),
     producer: objectOption(options.producer, 'producer'),
     trimmer: resolveTrimmer(options.trimmer),
@@ -96,6 +101,14 @@ function resolveNamespace(namespace: unknown): string | undefined {
   }
 }
 
+function resolveLockExpiryEvents(value: unknown): LockExpiryEvents {
+  try {
+    return oneOf(value, 'lockExpiryEvents', LOCK_EXPIRY_EVENTS, 'listen');
+  } catch (error) {
+    return fail('lockExpiryEvents', (error as Error).message);
+  }
+}
+
 function fail(option: string, reason: string): never {
   throw new RedstreamConfigError(INVALID_MODULE_OPTION(option, reason));
 }
@@ -116,11 +129,12 @@ function booleanOption(value: unknown, option: string, fallback: boolean): boole
 
 function resolveLogger(logger: RedstreamModuleOptions['logger']): RedstreamLogger {
   if (logger === false) return silentLogger;
-  if (logger === undefined) return new Logger(DEFAULT_LOGGER_CONTEXT);
+  if (logger === undefined) return nestRedstreamLogger(new Logger(DEFAULT_LOGGER_CONTEXT));
   if (typeof logger.log !== 'function' || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
     fail('logger', 'expected an object with log, warn and error methods, or false');
   }
-  return logger;
+  // Nest's loggers take the engine's records (context as fields) as they are.
+  return isNestLogger(logger) ? nestRedstreamLogger(logger) : logger;
 }
 
 function resolveDrainTimeout(value: unknown): number {

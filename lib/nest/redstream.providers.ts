@@ -13,8 +13,8 @@ export const redstreamProviders: Provider[] = [
   },
   {
     provide: Redstream,
-    useFactory: ({ redis, namespace, logger }: ResolvedRedstreamModuleOptions) =>
-      new Redstream({ redis, namespace, logger }),
+    useFactory: ({ redis, namespace, logger, lockExpiryEvents }: ResolvedRedstreamModuleOptions) =>
+      new Redstream({ redis, namespace, logger, lockExpiryEvents }),
     inject: [REDSTREAM_RESOLVED_OPTIONS],
   },
   {

@@ -3,7 +3,9 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { RedstreamModule } from '../../lib';
 import { RedstreamDashboardModule } from '../../lib/dashboard';
 import { RedstreamTypeOrmModule } from '../../lib/typeorm';
+import { MetricsModule } from './metrics/metrics.module';
 import { primaryDatabaseOptions } from './database/primary-database.options';
+import { HealthModule } from './health/health.module';
 import { ProductsModule } from './products/products.module';
 import { PRODUCTS_STREAM } from './products/products.constants';
 import { SAMPLE_CONFIG, SampleConfig } from './sample-config';
@@ -18,6 +20,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        // First: it registers the OpenTelemetry MeterProvider that GET /metrics reads.
+        MetricsModule.register(),
         SampleConfigModule.register(config),
         TypeOrmModule.forRootAsync({ inject: [SAMPLE_CONFIG], useFactory: primaryDatabaseOptions }),
         // forRootAsync, as an app that reads its settings from a ConfigService would do it.
@@ -43,6 +47,7 @@ export class AppModule {
         RedstreamDashboardModule.forRoot({ path: '/redstream' }),
         ProductsModule,
         SearchModule,
+        HealthModule,
       ],
       controllers: [StatusController],
     };

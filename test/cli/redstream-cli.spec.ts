@@ -233,6 +233,14 @@ describe('the redstream command', () => {
         { id: ids[3], ageMs: expect.any(Number), fields: { payload: '{"id":3}' } },
       ],
     });
+    // A Redis error mid-command: one line naming the URL, exit 1.
+    await admin.set(streamKey('not-a-stream'), 'x');
+    const failed = await cli('peek', 'not-a-stream');
+    expect(failed).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `redstream: Redis at ${testRedisUrl()} failed: WRONGTYPE Operation against a key holding the wrong kind of value\n`,
+    });
     const human = await cli('peek', 'products', '--count', '1');
     expect(human.stdout).toMatch(new RegExp(`^ID +AGE +FIELDS\n${ids[0]} +\\S+ +payload=\\{"id":0\\}\n$`));
   });
@@ -426,6 +434,36 @@ describe('the redstream command', () => {
 
       await deadLetter(ids[0], 'Error: again');
       expect(await json('dead', 'drop', 'products', '--all')).toEqual({ stream: 'products', dropped: 1 });
+    });
+
+    // util-linux `script` gives the command a pseudo-terminal, as a person's shell would.
+    it('draws the bar on its own when stderr is a terminal, and not with --no-progress', async () => {
+      const [id] = await write(1);
+      const inTerminal = (...args: string[]): Promise<Run> => {
+        const command = [process.execPath, executable.bin, '--namespace', namespace, ...args]
+          .map((part) => `'${part}'`)
+          .join(' ');
+        return new Promise((resolve) => {
+          execFile(
+            'script',
+            ['-qec', command, '/dev/null'],
+            { env: { ...process.env, REDIS_URL: testRedisUrl() }, timeout: 60_000 },
+            (error, stdout, stderr) =>
+              resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+          );
+        });
+      };
+      for (let i = 0; i < 3; i++) await deadLetter(id, 'Error: x');
+      const drawn = await inTerminal('dead', 'replay', 'products');
+      expect(drawn.code).toBe(0);
+      expect(drawn.stdout).toMatch(/Replaying .*100% \| 3\/3/);
+      expect(drawn.stdout).toContain('Replayed 3 dead letters onto products.');
+
+      for (let i = 0; i < 3; i++) await deadLetter(id, 'Error: x');
+      const quiet = await inTerminal('--no-progress', 'dead', 'replay', 'products');
+      expect(quiet.code).toBe(0);
+      expect(quiet.stdout).not.toContain('Replaying');
+      expect(quiet.stdout).toContain('Replayed 3 dead letters onto products.');
     });
   });
 });

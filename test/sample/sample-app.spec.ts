@@ -6,9 +6,12 @@ import { join } from 'node:path';
 import initSqlJs from 'sql.js';
 import request from 'supertest';
 import type { RedstreamDashboardStatus } from '../../lib/dashboard';
+import { redstreamTesting } from '../../lib/testing';
 import { AppModule } from '../../sample/src/app.module';
-import { INDEXER_CONSUMER, PRODUCTS_STREAM } from '../../sample/src/products/products.constants';
+import type { HealthCheckResult } from '@nestjs/terminus';
+import { RedstreamRegistry } from '../../lib';
 import type { Product } from '../../sample/src/products/product.entity';
+import { INDEXER_CONSUMER, PRODUCTS_STREAM } from '../../sample/src/products/products.constants';
 import { ProductsService } from '../../sample/src/products/products.service';
 import { SampleConfig, sampleConfigFromEnv } from '../../sample/src/sample-config';
 import type { SearchHit } from '../../sample/src/search/search-index.service';
@@ -73,11 +76,9 @@ describe('sample app', () => {
     const table = await create(app, { name: 'Oak table', description: 'Seats six', price: 900 });
     expect(chair).toMatchObject({ id: expect.any(Number), name: 'Oak chair', featured: false, healsAfterDelay: false });
 
-    const oak = await waitFor(async () => {
-      const hits = await search(app, 'q=oak');
-      return hits.length === 2 ? hits : undefined;
-    });
-    expect(oak.map((hit) => hit.name)).toEqual(['Oak chair', 'Oak table']);
+    // The messages are in Redis once the responses came: drain() waits for the indexer to handle them.
+    await redstreamTesting.drain(app, PRODUCTS_STREAM, INDEXER_CONSUMER, { timeoutMs: 15_000 });
+    expect((await search(app, 'q=oak')).map((hit) => hit.name)).toEqual(['Oak chair', 'Oak table']);
     expect(await search(app, 'q=chai')).toEqual([expect.objectContaining({ id: chair.id })]);
 
     const bulk = await http
@@ -85,7 +86,8 @@ describe('sample app', () => {
       .send({ ids: [chair.id, table.id, 9999], set: { featured: true } })
       .expect(200);
     expect(bulk.body).toEqual({ updated: [chair.id, table.id], healsAfterDelay: false });
-    await waitFor(async () => (await search(app, 'featured=true')).length === 2);
+    await redstreamTesting.drain(app, PRODUCTS_STREAM, INDEXER_CONSUMER, { timeoutMs: 15_000 });
+    expect(await search(app, 'featured=true')).toHaveLength(2);
 
     const patched = await http.patch(`/products/${table.id}`).send({ price: 850, description: 'Seats eight' });
     // Version 1 on insert, 2 by the bulk UPDATE (TypeORM adds "version + 1"), 3 by save().
@@ -197,6 +199,33 @@ describe('sample app', () => {
       .expect(403);
   });
 
+  it('answers GET /health: 200 while the handlers work, 503 naming one that stopped', async () => {
+    const app = await startApp(sampleConfig());
+    const http = request(app.getHttpServer());
+    // Up once the indexer and the delayer have taken their locks.
+    const healthy = await waitFor(async () => {
+      const response = await http.get('/health');
+      return response.status === 200 ? (response.body as HealthCheckResult) : undefined;
+    });
+    expect(healthy).toMatchObject({
+      status: 'ok',
+      details: { redstream: { status: 'up', redis: { reachable: true } } },
+    });
+    expect(healthy.details.redstream).toMatchObject({ handlers: { total: 2, active: 2 }, failing: [] });
+
+    await app.get(RedstreamRegistry).stop(PRODUCTS_STREAM, INDEXER_CONSUMER);
+    const unhealthy = (await http.get('/health').expect(503)).body as HealthCheckResult;
+    expect(unhealthy.status).toBe('error');
+    expect(unhealthy.details.redstream.failing).toEqual([
+      {
+        kind: 'consumer',
+        stream: PRODUCTS_STREAM,
+        name: INDEXER_CONSUMER,
+        reasons: [expect.stringMatching(/^not running/)],
+      },
+    ]);
+  });
+
   it('keeps both databases in files across a restart, and a write that crashed heals after it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'redstream-sample-'));
     try {
@@ -240,6 +269,40 @@ describe('sample app', () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('sample app GET /metrics', () => {
+  it('exports the redstream metrics as Prometheus text', async () => {
+    const app = await startApp(sampleConfig());
+    const chair = await create(app, { name: 'Metrics chair', description: 'Counted', price: 10 });
+    await waitFor(async () => (await search(app, 'q=metrics'))[0]?.id === chair.id);
+
+    const response = await request(app.getHttpServer()).get('/metrics').expect(200);
+    expect(response.headers['content-type']).toMatch(/^text\/plain/);
+    const text = response.text;
+    const line = (pattern: RegExp): string | undefined => text.split('\n').find((row) => pattern.test(row));
+    // Produced: the immediate message and the delay message (the TypeORM subscriber writes both).
+    expect(
+      line(/^messaging_client_sent_messages_total\{.*messaging_destination_name="products".* [1-9]/),
+    ).toBeDefined();
+    expect(
+      line(/^messaging_client_sent_messages_total\{.*messaging_destination_name="products.delay".* [1-9]/),
+    ).toBeDefined();
+    // Handled by the indexer, timed, and its instance active.
+    const consumed = line(/^messaging_client_consumed_messages_total\{.*messaging_consumer_group_name="indexer"/);
+    expect(consumed).toMatch(/messaging_destination_name="products"/);
+    expect(consumed).toMatch(/ [1-9]\d*$/);
+    expect(line(/^messaging_process_duration_count\{.*messaging_consumer_group_name="indexer".* [1-9]/)).toBeDefined();
+    expect(line(/^redstream_process_latency_bucket\{/)).toBeDefined();
+    expect(
+      line(
+        /^redstream_worker_active\{.*messaging_consumer_group_name="indexer".*redstream_worker_kind="consumer".* 1$/,
+      ),
+    ).toBeDefined();
+    expect(line(/^redstream_worker_active\{.*redstream_worker_kind="delayer".* 1$/)).toBeDefined();
+    expect(line(/^redstream_delay_backlog\{.*messaging_destination_name="products".* [1-9]/)).toBeDefined();
+    expect(line(/^redstream_consumer_lag\{.*messaging_consumer_group_name="indexer"/)).toBeDefined();
   });
 });
 

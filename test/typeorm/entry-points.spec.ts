@@ -5,6 +5,7 @@ const repositoryRoot = join(__dirname, '..', '..');
 
 interface EntryReport {
   typeormModules: number;
+  terminusModules: number;
   /** Files of lib/dashboard loaded (the dashboard entry point and its page). */
   dashboardModules: number;
   exports: Record<string, string>;
@@ -16,13 +17,14 @@ function loadInChild(entries: string[]): EntryReport {
   const script = `
     const loaded = ${JSON.stringify(entries)}.map((entry) => require(entry));
     const typeormModules = Object.keys(require.cache).filter((file) => /[\\\\/]node_modules[\\\\/]typeorm[\\\\/]/.test(file));
+    const terminusModules = Object.keys(require.cache).filter((file) => /[\\\\/]node_modules[\\\\/]@nestjs[\\\\/]terminus[\\\\/]/.test(file));
     const dashboardModules = Object.keys(require.cache).filter((file) => /[\\\\/]lib[\\\\/]dashboard[\\\\/]/.test(file));
     const exports = {};
     for (const name of ['redstreamShards', 'RedstreamShards', 'redstreamShardConsumers', 'redstreamShardDelayers']) {
       exports[name] = loaded.map((entry) => typeof entry[name]).join(',');
     }
     const sameShardsEverywhere = loaded.every((entry) => entry.RedstreamShards === loaded[0].RedstreamShards);
-    process.stdout.write(JSON.stringify({ typeormModules: typeormModules.length, dashboardModules: dashboardModules.length, exports, sameShardsEverywhere }));
+    process.stdout.write(JSON.stringify({ typeormModules: typeormModules.length, terminusModules: terminusModules.length, dashboardModules: dashboardModules.length, exports, sameShardsEverywhere }));
   `;
   const output = execFileSync(process.execPath, ['--require', './test/support/ts-register.js', '-e', script], {
     cwd: repositoryRoot,
@@ -33,9 +35,10 @@ function loadInChild(entries: string[]): EntryReport {
 }
 
 describe('entry points and the optional typeorm peer', () => {
-  it('the root and engine entries never load typeorm, and export the shards', () => {
+  it('the root and engine entries never load typeorm nor @nestjs/terminus, and export the shards', () => {
     const report = loadInChild(['./lib', './lib/engine']);
     expect(report.typeormModules).toBe(0);
+    expect(report.terminusModules).toBe(0);
     expect(report.dashboardModules).toBe(0);
     expect(report.exports).toEqual({
       redstreamShards: 'function,function',
@@ -53,6 +56,42 @@ describe('entry points and the optional typeorm peer', () => {
     expect(report.exports.redstreamShards).toBe('function,function');
     expect(report.exports.redstreamShardConsumers).toBe('function,function');
     expect(report.sameShardsEverywhere).toBe(true);
+  }, 60_000);
+
+  it('the testing entry loads neither typeorm nor a test runner, and the root entry does not load it', () => {
+    const script = `
+      const loaded = (pattern) => Object.keys(require.cache).filter((file) => pattern.test(file)).length;
+      const root = require('./lib');
+      const rootLoadedTesting = loaded(/[\\\\/]lib[\\\\/]testing[\\\\/]/);
+      const testing = require('./lib/testing');
+      process.stdout.write(JSON.stringify({
+        rootLoadedTesting,
+        testingLoaded: loaded(/[\\\\/]lib[\\\\/]testing[\\\\/]/) > 0,
+        typeorm: loaded(/[\\\\/]node_modules[\\\\/]typeorm[\\\\/]/),
+        runners: loaded(/[\\\\/]node_modules[\\\\/](jest|@jest|expect|@nestjs[\\\\/]testing)[\\\\/]/),
+        helpers: ['drain', 'uniqueNamespace', 'flushNamespace'].map((name) => typeof testing.redstreamTesting[name]),
+        timeoutIsOurs: new testing.RedstreamDrainTimeoutError('m', 's', 'c', '1-0', null) instanceof root.RedstreamError,
+      }));
+    `;
+    const output = execFileSync(process.execPath, ['--require', './test/support/ts-register.js', '-e', script], {
+      cwd: repositoryRoot,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(JSON.parse(output)).toEqual({
+      rootLoadedTesting: 0,
+      testingLoaded: true,
+      typeorm: 0,
+      runners: 0,
+      helpers: ['function', 'function', 'function'],
+      timeoutIsOurs: true,
+    });
+  }, 60_000);
+
+  it('the terminus entry loads @nestjs/terminus, and not typeorm', () => {
+    const report = loadInChild(['./lib/terminus']);
+    expect(report.terminusModules).toBeGreaterThan(0);
+    expect(report.typeormModules).toBe(0);
   }, 60_000);
 
   it('the dashboard entry loads the dashboard and not typeorm', () => {

@@ -60,6 +60,7 @@ export const scripts = {
   acquireLock: new LuaScript('acquire-lock', 'lock acquire'),
   refreshLock: new LuaScript('refresh-lock', 'lock refresh'),
   releaseLock: new LuaScript('release-lock', 'lock release'),
+  wakeStandby: new LuaScript('wake-standby', 'standby wake-up (lock expired)'),
   commitOffset: new LuaScript('commit-offset', 'offset commit'),
   deliverDelayed: new LuaScript('deliver-delayed', 'delayer move (re-queueing due delay messages)'),
   trimCommitted: new LuaScript('trim-committed', 'trim'),

@@ -1,4 +1,4 @@
-import type { Duration, ProducerOptions, RedisConnection, RedstreamLogger } from '../../engine';
+import type { Duration, LockExpiryEvents, ProducerOptions, RedisConnection, RedstreamLogger } from '../../engine';
 import type { RedstreamConsumerOptions, RedstreamWorkerSettings } from './redstream-consumer-options.interface';
 import type { RedstreamGroupConsumerOptions } from './redstream-group-consumer-options.interface';
 
@@ -62,8 +62,18 @@ export interface RedstreamModuleOptions {
    * Must match the gem's `Redstream.namespace` when sharing streams with a Ruby application.
    */
   namespace?: string;
-  /** Where to log; `false` logs nothing. Default: Nest's `Logger` with context `Redstream`. */
+  /**
+   * Where to log; `false` logs nothing. Default: Nest's `Logger` with context `Redstream`. Nest's
+   * `Logger` and `ConsoleLogger` (and any logger with `write`) get each line with its context as
+   * fields (see RedstreamLogRecord); other loggers get the text.
+   */
   logger?: RedstreamLogger | false;
+  /**
+   * How standbys learn that a crashed owner's lock expired: `'listen'` (default) for Redis's
+   * expired-key events where Redis publishes them, `'configure'` to also turn them on (CONFIG SET,
+   * flags merged), `false` to only poll. See the engine's `RedstreamOptions.lockExpiryEvents`.
+   */
+  lockExpiryEvents?: LockExpiryEvents;
   /** Worker settings of every consumer and delayer unless the decorator or `handlers` set them. */
   consumerDefaults?: RedstreamConsumerDefaults;
   /** Options of the injectable `Producer`. */
