@@ -10,10 +10,10 @@ export const PATTERN_NOT_A_STREAM = (pattern: string, reason: string): string =>
 export const NO_EVENT_PATTERNS = (): string =>
   'RedstreamServer: no @EventPattern() handler in this application, so no stream is consumed';
 
-export const LISTEN_AFTER_CLOSE = (): string =>
-  'RedstreamServer: listen() after close(): create a new RedstreamServer';
+export const LISTEN_AFTER_CLOSE = (): string => 'RedstreamServer: listen() after close(): create a new RedstreamServer';
 
-export const LISTEN_TWICE = (): string => 'RedstreamServer: listen() was called twice; the streams are consumed already';
+export const LISTEN_TWICE = (): string =>
+  'RedstreamServer: listen() was called twice; the streams are consumed already';
 
 export const SERVER_MODE_REQUIRED = (got: string): string =>
   `RedstreamServer: pass exactly one of "consumer" (an offset consumer name: one active instance per stream ` +
@@ -38,4 +38,3 @@ export const EMIT_DATA_NOT_AN_OBJECT = (pattern: string, got: string): string =>
 
 export const CLIENT_NOT_CONNECTED = (): string =>
   'RedstreamClient: not connected; call connect() (emit() connects on its own) before unwrap()';
-

@@ -103,7 +103,11 @@ export class RedstreamClient extends ClientProxy {
       const redstream = new Redstream({
         redis: this.options.redis,
         namespace: this.options.namespace,
-        logger: resolveLogger(this.options.logger, 'RedstreamClient: logger', new Logger(REDSTREAM_TRANSPORT_LOGGER_CONTEXT)),
+        logger: resolveLogger(
+          this.options.logger,
+          'RedstreamClient: logger',
+          new Logger(REDSTREAM_TRANSPORT_LOGGER_CONTEXT),
+        ),
       });
       // A wrong producer option must not leave an engine behind that nothing closes.
       let producer: Producer;

@@ -100,7 +100,10 @@ export class RedstreamServer extends Server<RedstreamServerEvents> implements Cu
       throw new RedstreamConfigError(SERVER_MODE_REQUIRED(hasConsumer ? 'both were given' : 'neither was given'));
     }
     this.options = options;
-    this.drainTimeoutMs = positiveMs(options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS, 'RedstreamServer: drainTimeoutMs');
+    this.drainTimeoutMs = positiveMs(
+      options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+      'RedstreamServer: drainTimeoutMs',
+    );
     this.engineLogger = resolveLogger(
       options.logger,
       'RedstreamServer: logger',
@@ -160,7 +163,13 @@ export class RedstreamServer extends Server<RedstreamServerEvents> implements Cu
     });
     this.redstream = redstream;
     this.listening = true;
-    this.workers = [...patterns].map(([pattern, handler]) => this.createWorkers(redstream, pattern, handler));
+    try {
+      this.workers = [...patterns].map(([pattern, handler]) => this.createWorkers(redstream, pattern, handler));
+    } catch (error) {
+      // A worker option was invalid: the workers built before it must not keep connections open.
+      void redstream.close({ drainTimeoutMs: 0 });
+      throw error;
+    }
     if (this.workers.length === 0) this.engineLogger.warn(NO_EVENT_PATTERNS());
     for (const { reader, delayer, trimmer } of this.workers) {
       reader.start();
@@ -195,8 +204,18 @@ export class RedstreamServer extends Server<RedstreamServerEvents> implements Cu
     const options = this.options;
     const reader =
       options.consumer !== undefined
-        ? redstream.consumer({ ...options.consumerOptions, stream: pattern, name: options.consumer, handler: handleBatch })
-        : redstream.groupConsumer({ ...options.groupOptions, stream: pattern, group: options.group, handler: handleBatch });
+        ? redstream.consumer({
+            ...options.consumerOptions,
+            stream: pattern,
+            name: options.consumer,
+            handler: handleBatch,
+          })
+        : redstream.groupConsumer({
+            ...options.groupOptions,
+            stream: pattern,
+            group: options.group,
+            handler: handleBatch,
+          });
     this.forwardEvents(pattern, reader);
     const delayer = options.delayer ? redstream.delayer({ ...options.delayer, stream: pattern }) : undefined;
     const trimmer =
@@ -205,7 +224,9 @@ export class RedstreamServer extends Server<RedstreamServerEvents> implements Cu
         : redstream.trimmer({
             ...options.trimmer,
             stream: pattern,
-            ...(options.consumer !== undefined ? { consumerNames: [options.consumer] } : { groupNames: [options.group] }),
+            ...(options.consumer !== undefined
+              ? { consumerNames: [options.consumer] }
+              : { groupNames: [options.group] }),
           });
     return { pattern, reader, delayer, trimmer };
   }
@@ -275,7 +296,9 @@ export class RedstreamServer extends Server<RedstreamServerEvents> implements Cu
         .map((worker) => ({
           pattern,
           done: false,
-          stopped: worker.stop().catch((error: Error) => this.engineLogger.error(STOP_FAILED(worker.label, error.message))),
+          stopped: worker
+            .stop()
+            .catch((error: Error) => this.engineLogger.error(STOP_FAILED(worker.label, error.message))),
         })),
     );
     for (const worker of stopping) void worker.stopped.then(() => (worker.done = true));

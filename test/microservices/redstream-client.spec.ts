@@ -69,7 +69,11 @@ describe('RedstreamClient', () => {
     @Module({
       imports: [
         ClientsModule.register([
-          { name: 'EVENTS', customClass: RedstreamClient, options: { redis: testRedisUrl(), namespace, logger: false } },
+          {
+            name: 'EVENTS',
+            customClass: RedstreamClient,
+            options: { redis: testRedisUrl(), namespace, logger: false },
+          },
         ]),
       ],
     })

@@ -112,7 +112,9 @@ describe('RedstreamServer (NestJS microservice transport)', () => {
     await waitFor(async () => (await admin.committedOffset('products', 'billing')) === ids[4]);
     expect(calls.map((call) => call.data.n)).toEqual([0, 1, 2, 0, 1, 2, 3, 4]);
     expect(offsetsSeenOnRetry).toEqual([null]);
-    expect(failed).toEqual([`products: @EventPattern('products') handler failed on entry ${ids[2]}: Internal server error`]);
+    expect(failed).toEqual([
+      `products: @EventPattern('products') handler failed on entry ${ids[2]}: Internal server error`,
+    ]);
     expect(logger.errors.join('\n')).toContain(`@EventPattern('products') handler failed on entry ${ids[2]}`);
   });
 
@@ -123,7 +125,9 @@ describe('RedstreamServer (NestJS microservice transport)', () => {
     const standby: string[] = [];
     const first = await startMicroservice(productsModule(callsA));
     first.server.on('active', () => active.push('A'));
-    await waitFor(async () => (await admin.client.exists(admin.keys.lock(consumerLockName('products', 'billing')))) === 1);
+    await waitFor(
+      async () => (await admin.client.exists(admin.keys.lock(consumerLockName('products', 'billing')))) === 1,
+    );
     const second = await startMicroservice(productsModule(callsB));
     second.server.on('active', () => active.push('B'));
     second.server.on('standby', () => standby.push('B'));
@@ -214,13 +218,23 @@ describe('RedstreamServer (NestJS microservice transport)', () => {
     await expect(app.listen()).rejects.toThrow(/@EventPattern\(\{"cmd":"reindex"\}\) cannot be consumed/);
   });
 
+  it('fails at bootstrap on an invalid worker option, naming it', async () => {
+    const calls: HandledEvent[] = [];
+    const server = new RedstreamServer(serverOptions({ consumerOptions: { lockTtlMs: 500, lockRefreshMs: 600 } }));
+    const app = await NestFactory.createMicroservice(productsModule(calls), { strategy: server, logger: false });
+    apps.push(app);
+    await expect(app.listen()).rejects.toThrow(
+      /Consumer products:billing: lockRefreshMs \(600\) must be below lockTtlMs/,
+    );
+  });
+
   it('rejects options without exactly one of consumer and group', () => {
     expect(() => new RedstreamServer({ redis: testRedisUrl() } as RedstreamServerOptions)).toThrow(
       /exactly one of "consumer".*neither was given/,
     );
-    expect(
-      () => new RedstreamServer({ consumer: 'a', group: 'b' } as unknown as RedstreamServerOptions),
-    ).toThrow(/both were given/);
+    expect(() => new RedstreamServer({ consumer: 'a', group: 'b' } as unknown as RedstreamServerOptions)).toThrow(
+      /both were given/,
+    );
   });
 
   it('close() is idempotent, closes the connections, and listen() after it fails', async () => {
