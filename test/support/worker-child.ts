@@ -60,10 +60,10 @@ const REGISTER = join(ROOT, 'test', 'support', 'ts-register.js');
 
 /**
  * Runs a Consumer, Delayer or GroupConsumers in a separate Node process, so a test can SIGKILL or SIGSTOP
- * it like a crashed or frozen host. The child runs the TypeScript sources of lib/ directly.
+ * it like a crashed or frozen host. The child runs the TypeScript sources of lib/ directly, and
+ * transpiling them on a loaded 2-core machine alone can take tens of seconds: the waits are
+ * generous, and end as soon as the event arrives.
  */
-// A child transpiles lib/ on start: on a loaded 2-core machine that alone can take tens of
-// seconds, so the waits are generous (they end as soon as the event arrives).
 export async function spawnWorkerChild(config: WorkerChildConfig, readyTimeoutMs = 60_000): Promise<WorkerChild> {
   const child = spawn(process.execPath, ['--require', REGISTER, FIXTURE], {
     env: { ...process.env, REDSTREAM_CHILD_CONFIG: JSON.stringify(config) },
