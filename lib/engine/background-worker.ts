@@ -8,7 +8,7 @@ import { guardLogger } from './guarded-logger';
 import { StallWatch, WorkerRecovery, WorkerStall } from './stall-watch';
 import { withTimeout } from './with-timeout';
 import { WORKER_DEFAULTS } from './worker-defaults';
-import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
+import type { RedstreamLogFields, RedstreamLogger } from './interfaces/redstream-logger.interface';
 import type { WorkerLease } from './leases/worker-lease.interface';
 import type { RedisConnectionFactory } from './redis-connection';
 
@@ -32,6 +32,8 @@ export interface BackgroundWorkerSetup {
   /** How the worker is named in logs and errors, e.g. `Consumer products:indexer`. */
   label: string;
   logger: RedstreamLogger;
+  /** The worker's context on every line it logs (its stream and name). */
+  logFields?: RedstreamLogFields;
   /** Where the worker's blocking connection comes from. */
   connections: RedisConnectionFactory;
   /** First and largest retry delay, and the blocking reader's watchdog grace, in ms. */
@@ -85,7 +87,7 @@ export abstract class BackgroundWorker<
     super();
     this.label = setup.label;
     // A logger that throws must not take the worker (or the process) down.
-    this.logger = guardLogger(setup.logger);
+    this.logger = guardLogger(setup.logger, setup.logFields);
     this.reader = new BlockingReader(setup.connections, setup.label, setup.timing.readGraceMs);
     this.lease = setup.lease(this.reader);
     this.backoff = new Backoff({ initialMs: setup.timing.backoffInitialMs, maxMs: setup.timing.backoffMaxMs });
@@ -95,6 +97,7 @@ export abstract class BackgroundWorker<
         this.logger.error(
           `${this.label}: stalled: failing since ${stall.failingSince.toISOString()} ` +
             `(${stall.attempts} attempts): ${stall.error.message}`,
+          { attempt: stall.attempts },
         );
         this.emitBase('stalled', stall);
       },

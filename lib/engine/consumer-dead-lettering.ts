@@ -95,41 +95,73 @@ export class ConsumerDeadLettering {
       this.logger.warn(
         `${this.label}: ${howMany} messages fail on their own ` +
           `(${isolation.calls} handler calls): more likely an outage than bad entries; nothing dead-lettered, retrying the batch`,
+        { ids: `${messages[0].id}..${messages[messages.length - 1].id}`, attempt: attempts },
       );
       return { outcome: 'outage', calls: isolation.calls };
     }
 
+    const deadLettered = await this.write(
+      isolation.poisoned.map(({ entry, error }) => ({ id: entry.id, error })),
+      // The batch's attempts plus the entry's own one.
+      attempts + 1,
+    );
+    if (deadLettered.length > 0) {
+      this.logger.warn(
+        `${this.label}: moved ${deadLettered.length} of ${messages.length} messages that fail on their own to ` +
+          `${this.stream}.dead after ${attempts} failed attempts of the batch (${isolation.calls} handler calls to find them): ` +
+          deadLettered.map((entry) => `${entry.id} (${entry.error})`).join(', '),
+        { ids: deadLettered.map((entry) => entry.id).join(','), attempt: attempts },
+      );
+    }
+    return { outcome: 'isolated', deadLettered, calls: isolation.calls };
+  }
+
+  /**
+   * Writes entries whose payload failed the stream definition's `parse` to `<stream>.dead`,
+   * fenced by the lock; the handler never saw them, so their attempts are recorded as 0.
+   */
+  async deadLetterInvalid(
+    entries: readonly { id: string; validationError?: unknown }[],
+  ): Promise<ConsumerDeadLetter[]> {
+    const deadLettered = await this.write(
+      entries.map(({ id, validationError }) => ({ id, error: validationError })),
+      0,
+    );
+    if (deadLettered.length > 0) {
+      this.logger.warn(
+        `${this.label}: moved ${deadLettered.length} entr${deadLettered.length === 1 ? 'y' : 'ies'} whose payload ` +
+          `failed validation to ${this.stream}.dead: ` +
+          deadLettered.map((entry) => `${entry.id} (${entry.error})`).join(', '),
+      );
+    }
+    return deadLettered;
+  }
+
+  private async write(
+    entries: readonly { id: string; error: unknown }[],
+    attempts: number,
+  ): Promise<ConsumerDeadLetter[]> {
     const deadLettered: ConsumerDeadLetter[] = [];
-    for (const { entry, error } of isolation.poisoned) {
+    for (const { id, error } of entries) {
       const result = await this.deadLetters.write(
         this.stream,
-        entry.id,
+        id,
         {
           kind: 'consumer',
           consumer: this.consumer,
           member: this.lock.ownerId,
           fence: { lockKey: this.lock.key, ownerId: this.lock.ownerId },
         },
-        // The batch's attempts plus the entry's own one.
-        { error, attempts: attempts + 1 },
+        { error, attempts },
       );
       if (result.status === 'not-owner') {
         this.lock.markLost();
-        throw new RedstreamLockLostError(
-          `${this.label} lost its lock before dead-lettering ${entry.id}; not committed`,
-        );
+        throw new RedstreamLockLostError(`${this.label} lost its lock before dead-lettering ${id}; not committed`);
       }
       if (result.status === 'written') {
-        deadLettered.push({ id: entry.id, deadLetterId: result.deadLetterId, error: deadLetterErrorMessage(error) });
+        deadLettered.push({ id, deadLetterId: result.deadLetterId, error: deadLetterErrorMessage(error) });
       }
     }
-    if (deadLettered.length > 0) {
-      this.logger.warn(
-        `${this.label}: moved ${deadLettered.length} of ${messages.length} messages that fail on their own to ` +
-          `${this.stream}.dead after ${attempts} failed attempts of the batch (${isolation.calls} handler calls to find them): ` +
-          deadLettered.map((entry) => `${entry.id} (${entry.error})`).join(', '),
-      );
-    }
-    return { outcome: 'isolated', deadLettered, calls: isolation.calls };
+    return deadLettered;
   }
 }

@@ -107,3 +107,20 @@ export class RedstreamPermissionError extends RedstreamScriptError {
     super(message, operation, script, failure, line, deniedCommand, options);
   }
 }
+
+/**
+ * A payload failed the `parse` of its stream definition (`defineStream`) in the Producer:
+ * nothing of the call was written. `cause` is what `parse` threw.
+ */
+export class RedstreamValidationError extends RedstreamConfigError {
+  constructor(
+    message: string,
+    /** The stream's name. */
+    readonly stream: string,
+    /** The position of the failing payload in the call (0 for a single payload). */
+    readonly index: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

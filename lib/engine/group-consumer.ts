@@ -9,14 +9,16 @@ import { GroupReader, PendingEntryState } from './group-reader';
 import type { GroupConsumerHandler, GroupConsumerOptions } from './interfaces/group-consumer-options.interface';
 import type { RedstreamMessage, RedstreamPayload } from './interfaces/redstream-message.interface';
 import { AlwaysHeldLease } from './leases/always-held-lease';
-import { parseStreamEntries, RawStreamEntry } from './message-parser';
+import { parseStreamEntries, RawStreamEntry, RejectedEntry } from './message-parser';
 import { nonNegativeMs, positiveInteger, positiveMs } from './option-validation';
 import { isolatePoison } from './poison-isolation';
 import type { RedisClient } from './redis-connection';
 import { RedstreamContext, resolveLogger } from './redstream-context';
 import { memberName, validateGroupName, validateStreamName } from './redstream-keys';
+import { streamNameOf, streamParserOf } from './stream-definition';
 import { resolveWorkerOptions, ResolvedWorkerOptions } from './worker-defaults';
 import { withTimeout } from './with-timeout';
+import { NO_TELEMETRY, WorkerTelemetry } from './telemetry/redstream-telemetry';
 
 /** The defaults of the group-specific {@link GroupConsumerOptions}. */
 export const GROUP_CONSUMER_DEFAULTS = {
@@ -176,8 +178,10 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   private readonly groupReader: GroupReader;
   private readonly deadLetters: DeadLetters;
   private readonly handler: GroupConsumerHandler<TPayload>;
+  private readonly parse?: (payload: unknown) => TPayload;
   private readonly retryBackoff: Backoff;
   private readonly handlerFailures: FailureReporter;
+  private readonly telemetry: WorkerTelemetry;
   /** Batches not finished yet, their acknowledgement included. */
   private readonly inFlight = new Set<Promise<void>>();
   /** Batches whose handler has not resolved yet: what `concurrency` counts. */
@@ -195,7 +199,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   private stopDone?: Promise<void>;
 
   constructor(context: RedstreamContext, options: GroupConsumerOptions<TPayload>) {
-    const stream = validateStreamName(options.stream);
+    const stream = validateStreamName(streamNameOf(options.stream));
     const group = validateGroupName(options.group);
     const label = `GroupConsumer ${stream}:${group}`;
     // Validated before the worker is built, which creates the Redis connections.
@@ -214,21 +218,31 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     );
     const settings = resolveGroupConsumerSettings(options, timing, label);
     const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
-    super({ label, logger, connections: context.connections, timing, lease: () => new AlwaysHeldLease() });
+    const member = memberName();
+    super({
+      label,
+      logger,
+      logFields: { worker: 'group-consumer', stream, group, member },
+      connections: context.connections,
+      timing,
+      lease: () => new AlwaysHeldLease(),
+    });
     this.stream = stream;
     this.group = group;
-    this.member = memberName();
+    this.member = member;
     this.settings = settings;
     this.batchLimiter = new BatchSizeLimiter(timing.batchSize, timing.maxBatchBytes);
     this.blockMs = timing.blockMs;
     this.handler = options.handler;
+    this.parse = streamParserOf(options.stream);
     this.client = context.connections.client();
     const target = { streamKey: context.keys.stream(stream), group, member: this.member, startAt: settings.startAt };
-    this.membership = new GroupMembership(this.client, target, logger, label);
-    this.groupReader = new GroupReader(this.client, target, logger, label, this.membership);
+    this.membership = new GroupMembership(this.client, target, this.logger, label);
+    this.groupReader = new GroupReader(this.client, target, this.logger, label, this.membership);
     this.deadLetters = new DeadLetters(this.client, context.keys);
     this.retryBackoff = new Backoff({ initialMs: timing.backoffInitialMs, maxMs: timing.backoffMaxMs });
     this.handlerFailures = this.failureReporter();
+    this.telemetry = (context.telemetry ?? NO_TELEMETRY).worker('group-consumer', stream, group, this);
   }
 
   /** The options in effect, defaults filled in. */
@@ -298,6 +312,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     this.logger.log(
       `${this.label}: claimed ${claimed.length} entr${claimed.length === 1 ? 'y' : 'ies'} idle for ` +
         `${this.settings.claimIdleMs} ms or more: ${idList(claimed.map(([id]) => id))}`,
+      { ids: claimed.map(([id]) => id).join(',') },
     );
     this.emit('claimed', claimed.length);
     const handleable = await this.deadLetterOverdelivered(claimed);
@@ -355,7 +370,8 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     let markHandled!: () => void;
     const handled = new Promise<void>((resolve) => (markHandled = resolve));
     // The next read starts once the handler resolved, while the acknowledgement travels.
-    const work: Promise<void> = this.processBatch(entries, markHandled)
+    const work: Promise<void> = this.telemetry
+      .processBatch(entries, () => this.processBatch(entries, markHandled))
       .catch((error: unknown) => {
         // The unacknowledged entries are pending with this member: read them again later.
         this.scheduleRetry();
@@ -382,14 +398,8 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
 
   /** Handles and acknowledges a batch; `handled` is called once the handler is done with it. */
   private async processBatch(entries: RawStreamEntry[], handled: () => void): Promise<void> {
-    const { messages, rejected } = parseStreamEntries<TPayload>(this.stream, entries);
-    if (rejected.length > 0) {
-      for (const entry of rejected) {
-        this.logger.warn(`${this.label}: acknowledging entry ${entry.id} without handling it: ${entry.reason}`);
-      }
-      await this.groupReader.ack(rejected.map(({ id }) => id));
-      this.emit('rejected', rejected);
-    }
+    const { messages, rejected } = parseStreamEntries<TPayload>(this.stream, entries, this.parse);
+    if (rejected.length > 0) await this.passOver(rejected);
     if (messages.length === 0) return;
     try {
       await this.callHandler(messages);
@@ -399,6 +409,37 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     }
     handled();
     await this.acknowledge(messages);
+  }
+
+  /**
+   * Acknowledges entries that cannot become messages; those that failed the stream's `parse`
+   * go to `<stream>.dead` instead (acknowledged in the same script) unless `maxDeliveries` is 0.
+   */
+  private async passOver(rejected: RejectedEntry[]): Promise<void> {
+    const deadLetter = (entry: RejectedEntry): boolean =>
+      this.settings.maxDeliveries > 0 && entry.validationError !== undefined;
+    for (const entry of rejected) {
+      const fate = deadLetter(entry)
+        ? `moving entry ${entry.id} to ${this.stream}.dead`
+        : `acknowledging entry ${entry.id}`;
+      this.logger.warn(`${this.label}: ${fate} without handling it: ${entry.reason}`, { ids: entry.id });
+    }
+    const acked = rejected.filter((entry) => !deadLetter(entry));
+    if (acked.length > 0) await this.groupReader.ack(acked.map(({ id }) => id));
+    this.telemetry.rejected(rejected.length);
+    this.emit('rejected', rejected);
+    const invalid = rejected.filter(deadLetter);
+    if (invalid.length === 0) return;
+    const states = await this.groupReader.pendingState(invalid.map(({ id }) => id));
+    const deadLettered = await this.writeDeadLetters(
+      invalid.map(({ id, validationError }) => ({
+        id,
+        error: validationError,
+        deliveries: states.get(id)?.deliveries ?? 1,
+      })),
+      'whose payload failed validation',
+    );
+    if (deadLettered.length > 0) this.emit('deadLettered', deadLettered);
   }
 
   private async acknowledge(messages: readonly RedstreamMessage<TPayload>[]): Promise<void> {
@@ -441,21 +482,25 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     const left = isolation.poisoned.length - deadLettered.length + isolation.unfinished.length;
     const retryInMs = left > 0 && !this.isStopping ? this.scheduleRetry() : undefined;
     const lone = isolation.poisoned.map((p) => p.entry.id);
-    this.handlerFailures.failed(error, (attempt, reason) => {
-      const parts = [
-        `handler failed on ${messages.length} message${messages.length === 1 ? '' : 's'} ${idRange(messages)} ` +
-          `(attempt ${attempt}${deliveries ? `, delivery ${deliveries}` : ''}): ${reason}`,
-        `${lone.length} fail${lone.length === 1 ? 's' : ''} on ${lone.length === 1 ? 'its' : 'their'} own` +
-          (lone.length > 0 ? ` (${idList(lone)})` : '') +
-          `, found in ${isolation.calls} more handler calls`,
-      ];
-      if (deadLettered.length > 0) parts.push(`${deadLettered.length} moved to ${this.stream}.dead`);
-      if (isolation.stoppedBecause === 'aborted') parts.push('isolation interrupted by stop()');
-      if (left > 0) {
-        parts.push(`${left} left pending` + (retryInMs === undefined ? '' : `, retried in ${retryInMs} ms`));
-      }
-      return parts.join('; ');
-    });
+    this.handlerFailures.failed(
+      error,
+      (attempt, reason) => {
+        const parts = [
+          `handler failed on ${messages.length} message${messages.length === 1 ? '' : 's'} ${idRange(messages)} ` +
+            `(attempt ${attempt}${deliveries ? `, delivery ${deliveries}` : ''}): ${reason}`,
+          `${lone.length} fail${lone.length === 1 ? 's' : ''} on ${lone.length === 1 ? 'its' : 'their'} own` +
+            (lone.length > 0 ? ` (${idList(lone)})` : '') +
+            `, found in ${isolation.calls} more handler calls`,
+        ];
+        if (deadLettered.length > 0) parts.push(`${deadLettered.length} moved to ${this.stream}.dead`);
+        if (isolation.stoppedBecause === 'aborted') parts.push('isolation interrupted by stop()');
+        if (left > 0) {
+          parts.push(`${left} left pending` + (retryInMs === undefined ? '' : `, retried in ${retryInMs} ms`));
+        }
+        return parts.join('; ');
+      },
+      { ids: idRange(messages) },
+    );
     this.emit('failed', asError(error), retryInMs ?? 0);
     if (deadLettered.length > 0) this.emit('deadLettered', deadLettered);
   }
@@ -500,6 +545,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
 
   private async writeDeadLetters(
     candidates: readonly { id: string; error: unknown; deliveries: number }[],
+    why = `after ${this.settings.maxDeliveries} deliveries`,
   ): Promise<DeadLetteredEntry[]> {
     const written: DeadLetteredEntry[] = [];
     for (const { id, error, deliveries } of candidates) {
@@ -514,11 +560,12 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
         written.push({ id, deadLetterId: result.deadLetterId, deliveries, error: deadLetterErrorMessage(error) });
       }
     }
+    this.telemetry.deadLettered(written.length);
     if (written.length > 0) {
       this.logger.warn(
-        `${this.label}: moved ${written.length} entr${written.length === 1 ? 'y' : 'ies'} to ${this.stream}.dead ` +
-          `after ${this.settings.maxDeliveries} deliveries: ` +
+        `${this.label}: moved ${written.length} entr${written.length === 1 ? 'y' : 'ies'} ${why} to ${this.stream}.dead: ` +
           written.map((entry) => `${entry.id} (${entry.error})`).join(', '),
+        { ids: written.map((entry) => entry.id).join(',') },
       );
     }
     return written;
@@ -535,10 +582,11 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   private callHandler(messages: RedstreamMessage<TPayload>[]): Promise<unknown> {
     const result = Promise.resolve().then(() => this.handler(messages));
     const timeoutMs = this.settings.handlerTimeoutMs;
-    if (timeoutMs === undefined) return result;
-    return withTimeout(result, timeoutMs, () => {
+    if (timeoutMs === undefined) return this.telemetry.handlerCall(messages, result);
+    const bounded = withTimeout(result, timeoutMs, () => {
       throw new RedstreamHandlerTimeoutError(`handler did not settle within ${timeoutMs} ms`);
     });
+    return this.telemetry.handlerCall(messages, bounded);
   }
 
   private async finishStop(): Promise<void> {

@@ -19,15 +19,19 @@ export * from './interfaces/producer-options.interface';
 export * from './interfaces/redstream-logger.interface';
 export * from './interfaces/redstream-message.interface';
 export * from './interfaces/redstream-options.interface';
+export * from './interfaces/redstream-status.interface';
 export * from './interfaces/trimmer-options.interface';
 export * from './interfaces/worker-options.interface';
 export * from './producer';
 export { DEFAULT_SOCKET_TIMEOUT_MS } from './redis-connection';
 export type { RedisClient, RedisConnection } from './redis-connection';
 export { consoleLogger, silentLogger } from './redstream-context';
+export { RedstreamLogRecord } from './redstream-log-record';
 export { RedstreamKeys } from './redstream-keys';
 export * from './redstream';
 export * from './redstream-shards';
+export { defineStream } from './stream-definition';
+export type { StreamDefinition, StreamDefinitionOptions, StreamPayload, StreamRef } from './stream-definition';
 export { DEFAULT_LAG_MAX_COUNT } from './stream-lag';
 export type { ShardGroupMembership, ShardGroups } from './shard-group-membership';
 export type { StreamWorkerEvents } from './stream-worker';
@@ -43,6 +47,8 @@ export { WORKER_DEFAULTS } from './worker-defaults';
 export { describeConnection, isRedisClient } from './redis-connection';
 /** @internal See above. */
 export { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_REDIS_URL, DEFAULT_TRIM_INTERVAL_MS } from './redstream-defaults';
+/** @internal See above. */
+export { streamNameOf } from './stream-definition';
 /** @internal See above. */
 export {
   consumerLockName,

@@ -1,4 +1,5 @@
 import type { RedstreamMessage, RedstreamPayload } from './interfaces/redstream-message.interface';
+import { validationFailure } from './stream-definition';
 
 /** A stream entry as ioredis returns it: `[id, [field, value, field, value, ...]]`. */
 export type RawStreamEntry = [id: string, fields: string[]];
@@ -7,6 +8,12 @@ export type RawStreamEntry = [id: string, fields: string[]];
 export interface RejectedEntry {
   id: string;
   reason: string;
+  /**
+   * Set when the entry was JSON but its stream definition's `parse` refused it: what `parse`
+   * threw. Such entries go to `<stream>.dead` when dead letters are on (an operator can fix the
+   * schema and replay them); an entry that is not JSON never could be handled.
+   */
+  validationError?: unknown;
 }
 
 export interface ParsedBatch<TPayload extends object> {
@@ -60,11 +67,14 @@ class StreamMessage<TPayload extends object> implements RedstreamMessage<TPayloa
 /**
  * Turns raw entries into messages. An entry whose `payload` field is missing, is not
  * JSON, or is JSON but not an object is rejected (with the reason), never thrown: one
- * bad entry must not stall the stream.
+ * bad entry must not stall the stream. With `parse` (a stream definition's), each payload
+ * is also passed through it: a throw, or a result that is not an object, rejects the entry,
+ * and the message carries what it returned.
  */
 export function parseStreamEntries<TPayload extends object = RedstreamPayload>(
   stream: string,
   entries: readonly RawStreamEntry[],
+  parse?: (payload: unknown) => TPayload,
 ): ParsedBatch<TPayload> {
   const messages: RedstreamMessage<TPayload>[] = [];
   const rejected: RejectedEntry[] = [];
@@ -87,6 +97,27 @@ export function parseStreamEntries<TPayload extends object = RedstreamPayload>(
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
       rejected.push({ id, reason: '"payload" is JSON but not an object' });
       continue;
+    }
+    if (parse) {
+      try {
+        payload = parse(payload);
+      } catch (thrown) {
+        // `throw undefined` still marks the entry as refused by parse.
+        const error = thrown === undefined ? new Error('parse threw undefined') : thrown;
+        rejected.push({
+          id,
+          reason: `"payload" failed validation: ${validationFailure(error)}`,
+          validationError: error,
+        });
+        continue;
+      }
+      if (payload === null || typeof payload !== 'object') {
+        const error = new TypeError(
+          `the stream's parse returned ${payload === null ? 'null' : typeof payload}, not an object`,
+        );
+        rejected.push({ id, reason: `"payload" failed validation: ${error.message}`, validationError: error });
+        continue;
+      }
     }
     messages.push(new StreamMessage(id, stream, payload as TPayload, rawFields));
   }

@@ -4,13 +4,20 @@ import { positiveInteger, positiveMs } from './option-validation';
 import { encodePayloads } from './payload-encoder';
 import { PipelineWriter } from './pipeline-writer';
 import type { RedstreamContext } from './redstream-context';
-import { validateStreamName } from './redstream-keys';
+import { delayStreamName, validateStreamName } from './redstream-keys';
+import { StreamDefinition, StreamPayload, StreamRef, streamNameOf, validatePayloads } from './stream-definition';
+import { NO_TELEMETRY, RedstreamTelemetry } from './telemetry/redstream-telemetry';
 import type { PipelineCommand } from './write-request';
 
 interface StreamKeys {
   stream: string;
   delay: string;
+  /** `<stream>.delay`, the destination of delay messages in metrics and spans. */
+  delayName: string;
 }
+
+/** One payload of a definition's type, or an array of them. */
+type PayloadsOf<TStream> = StreamPayload<TStream> | readonly StreamPayload<TStream>[];
 
 const NO_COMMANDS: readonly PipelineCommand[] = [];
 
@@ -28,6 +35,10 @@ const NO_COMMANDS: readonly PipelineCommand[] = [];
  * and calls made meanwhile queue up, in call order, for the next ones. On a Redis Cluster a
  * pipeline may only touch one slot, so there the calls are batched per key written (a
  * `queue()` that deletes delay messages needs a hash-tagged stream name, as its XDEL goes along).
+ *
+ * Every method takes the stream by name or as a {@link StreamDefinition} (`defineStream`):
+ * with a definition the payloads must be of its type, and with its `parse` each payload is
+ * checked before anything is written (a failure rejects the call with RedstreamValidationError).
  */
 export class Producer {
   private readonly writer: PipelineWriter;
@@ -35,6 +46,7 @@ export class Producer {
   private readonly deleteDelayMessagesOnQueue: boolean;
   private readonly wait?: { replicas: number; timeoutMs: number };
   private readonly keyCache = new Map<string, StreamKeys>();
+  private readonly telemetry: RedstreamTelemetry;
 
   constructor(
     private readonly context: RedstreamContext,
@@ -48,6 +60,7 @@ export class Producer {
       positiveMs(options.wait.timeoutMs, 'Producer: wait.timeoutMs');
       this.wait = { ...options.wait };
     }
+    this.telemetry = context.telemetry ?? NO_TELEMETRY;
     // Last: the options are valid before a connection is created for them.
     this.writer = new PipelineWriter(context.connections.producerClient(), this.sliceSize, commandTimeoutMs);
   }
@@ -57,8 +70,15 @@ export class Producer {
    * `delayMessageIds`, deletes those delay messages in the same round trip, whatever
    * `deleteDelayMessagesOnQueue` says (see {@link queueAfterDelay} for the call that follows it).
    */
-  queue(stream: string, payloads: object | readonly object[], options?: QueueOptions): Promise<string[]> {
+  queue<TStream extends StreamDefinition<object>>(
+    stream: TStream,
+    payloads: PayloadsOf<TStream>,
+    options?: QueueOptions,
+  ): Promise<string[]>;
+  queue(stream: string, payloads: object | readonly object[], options?: QueueOptions): Promise<string[]>;
+  queue(streamRef: StreamRef<object>, payloads: object | readonly object[], options?: QueueOptions): Promise<string[]> {
     try {
+      const stream = this.checked(streamRef, payloads, 'queue');
       const keys = this.keysOf(stream);
       return this.writeImmediate(stream, keys, encodePayloads(payloads, 'queue', stream), options?.delayMessageIds);
     } catch (error) {
@@ -74,12 +94,23 @@ export class Producer {
    * second delivery. Resolves with the new entry ids. `bulk()` and the TypeORM integration
    * write their immediate messages with it.
    */
+  queueAfterDelay<TStream extends StreamDefinition<object>>(
+    stream: TStream,
+    payloads: PayloadsOf<TStream>,
+    delayMessageIds: readonly string[],
+  ): Promise<string[]>;
   queueAfterDelay(
     stream: string,
     payloads: object | readonly object[],
     delayMessageIds: readonly string[],
+  ): Promise<string[]>;
+  queueAfterDelay(
+    streamRef: StreamRef<object>,
+    payloads: object | readonly object[],
+    delayMessageIds: readonly string[],
   ): Promise<string[]> {
     try {
+      const stream = this.checked(streamRef, payloads, 'queueAfterDelay');
       return this.writeAfterDelay(stream, payloads, delayMessageIds, 'queueAfterDelay');
     } catch (error) {
       return Promise.reject(error);
@@ -87,8 +118,11 @@ export class Producer {
   }
 
   /** Writes delay messages (re-queued by the Delayer after its delay); resolves with their ids. */
-  delay(stream: string, payloads: object | readonly object[]): Promise<string[]> {
+  delay<TStream extends StreamDefinition<object>>(stream: TStream, payloads: PayloadsOf<TStream>): Promise<string[]>;
+  delay(stream: string, payloads: object | readonly object[]): Promise<string[]>;
+  delay(streamRef: StreamRef<object>, payloads: object | readonly object[]): Promise<string[]> {
     try {
+      const stream = this.checked(streamRef, payloads, 'delay');
       const keys = this.keysOf(stream);
       return this.writeDelay(stream, keys, encodePayloads(payloads, 'delay', stream));
     } catch (error) {
@@ -103,7 +137,14 @@ export class Producer {
    * show). If `write()` throws, no immediate message is written, the delay messages stay
    * (the Delayer will heal whatever part of the write did commit) and the error propagates.
    */
-  async bulk<T>(stream: string, payloads: readonly object[], write: () => T | Promise<T>): Promise<T> {
+  bulk<TStream extends StreamDefinition<object>, T>(
+    stream: TStream,
+    payloads: readonly StreamPayload<TStream>[],
+    write: () => T | Promise<T>,
+  ): Promise<T>;
+  bulk<T>(stream: string, payloads: readonly object[], write: () => T | Promise<T>): Promise<T>;
+  async bulk<T>(streamRef: StreamRef<object>, payloads: readonly object[], write: () => T | Promise<T>): Promise<T> {
+    const stream = this.checked(streamRef, payloads, 'bulk');
     const keys = this.keysOf(stream);
     const delayIds = await this.writeDelay(stream, keys, encodePayloads(payloads, 'bulk', stream));
     const result = await write();
@@ -129,22 +170,38 @@ export class Producer {
     deletedDelayIds: readonly string[] | undefined,
   ): Promise<string[]> {
     if (!deletedDelayIds || deletedDelayIds.length === 0) {
-      return this.writer.write(keys.stream, encoded, NO_COMMANDS, 'queue', stream) as Promise<string[]>;
+      return this.telemetry.send(
+        stream,
+        encoded.length,
+        (traceFields) =>
+          this.writer.write(keys.stream, encoded, NO_COMMANDS, 'queue', stream, traceFields) as Promise<string[]>,
+      );
     }
     const deletes: PipelineCommand[] = [];
     for (let i = 0; i < deletedDelayIds.length; i += this.sliceSize) {
       deletes.push(['xdel', keys.delay, ...deletedDelayIds.slice(i, i + this.sliceSize)]);
     }
-    return this.writer
-      .write(keys.stream, encoded, deletes, 'queue', stream)
-      .then((replies) => replies.slice(0, encoded.length) as string[]);
+    return this.telemetry.send(stream, encoded.length, (traceFields) =>
+      this.writer
+        .write(keys.stream, encoded, deletes, 'queue', stream, traceFields)
+        .then((replies) => replies.slice(0, encoded.length) as string[]),
+    );
   }
 
   private async writeDelay(stream: string, keys: StreamKeys, encoded: readonly string[]): Promise<string[]> {
     const wait = this.wait;
-    if (!wait) return this.writer.write(keys.delay, encoded, NO_COMMANDS, 'delay', stream) as Promise<string[]>;
+    if (!wait) {
+      return this.telemetry.send(
+        keys.delayName,
+        encoded.length,
+        (traceFields) =>
+          this.writer.write(keys.delay, encoded, NO_COMMANDS, 'delay', stream, traceFields) as Promise<string[]>,
+      );
+    }
     const waitCommand: PipelineCommand = ['wait', String(wait.replicas), String(wait.timeoutMs)];
-    const replies = await this.writer.write(keys.delay, encoded, [waitCommand], 'delay', stream);
+    const replies = await this.telemetry.send(keys.delayName, encoded.length, (traceFields) =>
+      this.writer.write(keys.delay, encoded, [waitCommand], 'delay', stream, traceFields),
+    );
     const acknowledged = Number(replies.pop());
     if (acknowledged < wait.replicas) {
       throw new RedstreamReplicationError(wait.replicas, acknowledged, wait.timeoutMs);
@@ -152,11 +209,24 @@ export class Producer {
     return replies as string[];
   }
 
+  /** The stream's name; with a definition's `parse`, throws before anything is written if a payload fails it. */
+  private checked(stream: StreamRef<object>, payloads: object | readonly object[], method: string): string {
+    // Not a definition: keysOf() validates the name.
+    if (typeof stream !== 'object' || stream === null) return stream as string;
+    const name = streamNameOf(stream);
+    if (stream.parse) validatePayloads(stream.parse, payloads, `Producer.${method}(${name})`, name);
+    return name;
+  }
+
   private keysOf(stream: string): StreamKeys {
     let keys = this.keyCache.get(stream);
     if (!keys) {
       validateStreamName(stream);
-      keys = { stream: this.context.keys.stream(stream), delay: this.context.keys.delayStream(stream) };
+      keys = {
+        stream: this.context.keys.stream(stream),
+        delay: this.context.keys.delayStream(stream),
+        delayName: delayStreamName(stream),
+      };
       this.keyCache.set(stream, keys);
     }
     return keys;

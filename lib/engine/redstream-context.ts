@@ -4,6 +4,7 @@ import type { LockExpiryWatch } from './lock-expiry-watch';
 import type { ShardGroups } from './shard-group-membership';
 import { RedisConnectionFactory } from './redis-connection';
 import { RedstreamKeys } from './redstream-keys';
+import type { RedstreamTelemetry } from './telemetry/redstream-telemetry';
 
 /** What every engine component shares: the key layout, the connections and the logger. */
 export interface RedstreamContext {
@@ -12,6 +13,8 @@ export interface RedstreamContext {
   readonly logger: RedstreamLogger;
   /** Wakes standbys when a lock expires (a crashed owner); absent, standbys only poll. */
   readonly lockExpiry?: LockExpiryWatch;
+  /** Metrics and spans (OpenTelemetry); none recorded when absent. */
+  readonly telemetry?: RedstreamTelemetry;
   /** The shard groups of this instance; absent, shard groups are not balanced. */
   readonly shardGroups?: ShardGroups;
 }

@@ -7,6 +7,7 @@ import type { GroupConsumerOptions } from './interfaces/group-consumer-options.i
 import type { ConsumerOptions } from './interfaces/consumer-options.interface';
 import type { DelayerOptions } from './interfaces/delayer-options.interface';
 import type { ConsumerLag, DelayBacklog, GroupLag, LagOptions } from './interfaces/lag.interface';
+import type { RedstreamStatus, StatusOptions } from './interfaces/redstream-status.interface';
 import type { ProducerOptions } from './interfaces/producer-options.interface';
 import type { RedstreamPayload } from './interfaces/redstream-message.interface';
 import type { LockExpiryEvents, RedstreamOptions } from './interfaces/redstream-options.interface';
@@ -21,7 +22,9 @@ import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_REDIS_URL } from './redstream-default
 import { RedstreamClosedError } from './errors';
 import { LOCK_EXPIRY_EVENTS, LockExpiryWatch } from './lock-expiry-watch';
 import { oneOf } from './option-validation';
+import { StatusCollector } from './redstream-status';
 import { StreamLagReader } from './stream-lag';
+import { RedstreamTelemetry } from './telemetry/redstream-telemetry';
 import { Trimmer } from './trimmer';
 import { withTimeout } from './with-timeout';
 
@@ -43,6 +46,8 @@ export class Redstream implements RedstreamContext {
   readonly connections: RedisConnectionFactory;
   readonly logger: RedstreamLogger;
   readonly lockExpiry: LockExpiryWatch;
+  /** @internal Metrics and spans through `@opentelemetry/api`, when installed (README "Operations"). */
+  readonly telemetry: RedstreamTelemetry;
   readonly shardGroups: ShardGroups;
   private closing?: Promise<void>;
   /** Workers created here, stopped by `close()` before their connections go. */
@@ -58,6 +63,7 @@ export class Redstream implements RedstreamContext {
       this.logger,
       oneOf<LockExpiryEvents>(options.lockExpiryEvents, 'Redstream: lockExpiryEvents', LOCK_EXPIRY_EVENTS, 'listen'),
     );
+    this.telemetry = new RedstreamTelemetry(() => this.lagReader());
     this.shardGroups = new ShardGroups(this.connections, this.keys, this.logger);
   }
 
@@ -176,6 +182,17 @@ export class Redstream implements RedstreamContext {
   }
 
   /**
+   * Every stream of the namespace (or only `options.streams`) at once: length, delay backlog,
+   * dead letters, offset consumers (offset, lag, whether an instance holds the lock and its
+   * owner id) and consumer groups (members, pending, lag, oldest pending age). Consumers are
+   * the registered ones and those with an offset key. Streams are found with a SCAN, which
+   * walks Redis's whole keyspace; the rest is pipelined. The `redstream status --json` output.
+   */
+  status(options?: StatusOptions): Promise<RedstreamStatus> {
+    return new StatusCollector(this.client, this.keys).status(options);
+  }
+
+  /**
    * Stops every consumer, group consumer, delayer and trimmer created here (as their `stop()` does: a batch in
    * flight finishes and commits), then closes the connections this instance opened; a
    * supplied client stays open. Waits at most `drainTimeoutMs` (default 10 s) for the
@@ -191,6 +208,7 @@ export class Redstream implements RedstreamContext {
       const stopped = Promise.all([...this.workers].map((worker) => worker.retire()));
       await withTimeout(stopped, drainTimeoutMs, () => undefined);
       this.lockExpiry.close();
+      this.telemetry.close();
       this.shardGroups.close();
       await this.connections.close();
     })();

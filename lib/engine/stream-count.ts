@@ -14,7 +14,8 @@ export interface RangeCount {
 /**
  * Counts the entries of `streamKey` from `start` to `end` (XRANGE bounds, `(` for exclusive),
  * page by page (in a script: no entry travels), at most `max + 1` of them; also returns the
- * first id met. Redis has no rank operation on streams: this is O(count), hence the bound.
+ * first and last ids met. Redis has no rank operation on streams: this is O(count), hence the
+ * bound. `onPage` hears the count so far after each page (a long count's progress).
  */
 export async function countRange(
   client: RedisClient,
@@ -22,9 +23,11 @@ export async function countRange(
   start: string,
   end: string,
   max: number,
-): Promise<RangeCount & { firstId?: string }> {
+  onPage?: (counted: number) => void,
+): Promise<RangeCount & { firstId?: string; lastId?: string }> {
   let count = 0;
   let firstId: string | undefined;
+  let lastId: string | undefined;
   let from = start;
   for (;;) {
     // One beyond `max` tells whether there are more than `max`.
@@ -35,9 +38,11 @@ export async function countRange(
       [from, end, pageSize],
     )) as [number, string, string];
     if (firstId === undefined && pageCount > 0) firstId = pageFirst;
+    if (pageCount > 0) lastId = pageLast;
     count += pageCount;
+    onPage?.(Math.min(count, max));
     if (count > max) return { count: max, complete: false, firstId };
-    if (pageCount < pageSize) return { count, complete: true, firstId };
+    if (pageCount < pageSize) return { count, complete: true, firstId, lastId };
     from = `(${pageLast}`;
   }
 }

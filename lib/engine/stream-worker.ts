@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
 import { BatchSizeLimiter } from './batch-size-limiter';
 import { RedstreamLockLostError, RedstreamOffsetError } from './errors';
+import type { RedstreamLogFields } from './interfaces/redstream-logger.interface';
 import type { ReadingWorkerOptions, ShardGroupOption } from './interfaces/worker-options.interface';
 import { BalancedShardLease } from './leases/balanced-shard-lease';
 import { createStreamLock, singleOwnerSetup, SingleOwnerLease } from './leases/single-owner-lease';
@@ -77,12 +78,14 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     lockName: string,
     options: ReadingWorkerOptions & ShardGroupOption,
     label: string,
+    /** The worker's context on each of its log lines. */
+    logFields?: RedstreamLogFields,
   ) {
     const resolved = resolveWorkerOptions(options, label);
     const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
     const client = context.connections.client();
     const lock = createStreamLock(context, lockName, resolved);
-    const setup = singleOwnerSetup(context, label, logger, lock, resolved);
+    const setup = singleOwnerSetup(context, label, logger, lock, resolved, logFields);
     const group = options.shardGroup === undefined || options.shardGroup === false ? undefined : options.shardGroup;
     if (group !== undefined && context.shardGroups) {
       const membership = context.shardGroups.membership({
@@ -108,6 +111,17 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
       () => readStreamPosition(this.client, this.streamKey),
       (range, firstLeft) => this.reportSkipped(range, firstLeft),
     );
+  }
+
+  /**
+   * Who holds this worker's lock in Redis now: `'self'`, `'other'` (another instance, alive
+   * within the lock's ttl: this one is its hot standby) or `'none'` (free, or expired). One
+   * GET, for health checks; the loop itself never asks.
+   */
+  async lockHolder(): Promise<'self' | 'other' | 'none'> {
+    const owner = await this.client.get(this.lock.key);
+    if (owner === null) return 'none';
+    return owner === this.lock.ownerId ? 'self' : 'other';
   }
 
   /** The offset this instance works from (meaningful while active). */
@@ -212,6 +226,7 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
       `${this.label}: entries after the committed offset ${range.from} and before ${range.to} were deleted ` +
         `by someone else (XTRIM, XDEL) before they were read: ${range.estimatedCount} entries skipped, never handled ` +
         `(the first entry left is ${firstLeft ?? 'none: the stream is empty'})`,
+      { ids: `${range.from}..${range.to}` },
     );
     this.emit('skipped', [range]);
   }

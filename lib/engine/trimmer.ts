@@ -1,16 +1,18 @@
 import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
 import { durationToMs } from './duration';
-import type { TrimmerOptions, TrimResult } from './interfaces/trimmer-options.interface';
+import type { TrimmerOptions, TrimPlan, TrimResult } from './interfaces/trimmer-options.interface';
 import { createStreamLock, singleOwnerSetup } from './leases/single-owner-lease';
 import type { RedisClient } from './redis-connection';
 import { RedstreamContext, resolveLogger } from './redstream-context';
 import { trimmerLockName, validateConsumerName, validateGroupName, validateStreamName } from './redstream-keys';
 import { RedstreamConfigError } from './errors';
-import { trimBelowReaders } from './group-trim';
+import { planTrimBelowReaders, trimBelowReaders } from './group-trim';
 import { DEFAULT_TRIM_INTERVAL_MS } from './redstream-defaults';
 import { scripts } from './scripts';
+import { countRange } from './stream-count';
 import type { StreamLock } from './stream-lock';
 import { resolveWorkerOptions } from './worker-defaults';
+import { NO_TELEMETRY, WorkerTelemetry } from './telemetry/redstream-telemetry';
 
 /** Events of a Trimmer's loop (`start()`), for observability and tests. */
 export interface TrimmerEvents extends BackgroundWorkerEvents {
@@ -43,6 +45,7 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
   private readonly lock: StreamLock;
   private readonly consumerNames: string[];
   private readonly groupNames: string[];
+  private readonly telemetry: WorkerTelemetry;
 
   constructor(
     private readonly context: RedstreamContext,
@@ -57,13 +60,14 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
     const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
     const client = context.connections.client();
     const lock = createStreamLock(context, trimmerLockName(stream), resolved);
-    super(singleOwnerSetup(context, label, logger, lock, resolved));
+    super(singleOwnerSetup(context, label, logger, lock, resolved, { worker: 'trimmer', stream }));
     this.stream = stream;
     this.intervalMs = intervalMs;
     this.consumerNames = consumerNames;
     this.groupNames = [...new Set(groupNames)].sort();
     this.client = client;
     this.lock = lock;
+    this.telemetry = (context.telemetry ?? NO_TELEMETRY).worker('trimmer', stream, '', this);
   }
 
   /** The registered consumer names plus the configured ones, sorted. */
@@ -74,6 +78,12 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
 
   /** Trims once if this instance gets the lock. */
   async trimOnce(): Promise<TrimResult> {
+    const result = await this.trimOnceUntracked();
+    this.telemetry.trimmed(result.trimmed);
+    return result;
+  }
+
+  private async trimOnceUntracked(): Promise<TrimResult> {
     const registry = this.context.keys.consumerRegistry(this.stream);
     for (let attempt = 1; ; attempt++) {
       const consumers = await this.consumers();
@@ -110,6 +120,36 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
       if (trimmed === -1) return { trimmed: 0, skipped: 'consumer-without-offset', consumers };
       if (trimmed > 0) this.logger.debug?.(`${this.label}: deleted ${trimmed} committed entries`);
       return trimmed === 0 ? { trimmed, skipped: 'nothing-committed', consumers } : { trimmed, consumers };
+    }
+  }
+
+  /**
+   * What `trimOnce()` would delete now, deleting nothing and taking no lock: the count of
+   * entries and their id range, from the same bound as a trim (the trim script in its dry-run
+   * mode). The entries are counted inside Redis, 10,000 per call; `onCount` hears the count so
+   * far after each call (a long count's progress).
+   */
+  async plan(options: { onCount?: (counted: number) => void } = {}): Promise<TrimPlan> {
+    for (let attempt = 1; ; attempt++) {
+      const consumers = await this.consumers();
+      const hasGroups = this.groupNames.length > 0 || (await this.streamHasGroups());
+      if (!hasGroups && consumers.length === 0) return { entries: 0, skipped: 'no-consumers', consumers };
+      // Without groups the trim script gives the same bound as trim-committed.lua: the
+      // smallest committed offset, that entry included.
+      const plan = await planTrimBelowReaders(this.client, this.context.keys, this.stream, {
+        consumers,
+        requiredGroups: this.groupNames,
+      });
+      if ('skipped' in plan) {
+        if (plan.skipped === 'registry-changed' && attempt < MAX_REGISTRY_RETRIES) continue;
+        return { entries: 0, skipped: plan.skipped, consumers };
+      }
+      if (plan.bound === undefined) return { entries: 0, skipped: 'nothing-committed', consumers };
+      const end = plan.inclusive ? plan.bound : `(${plan.bound}`;
+      const key = this.context.keys.stream(this.stream);
+      const counted = await countRange(this.client, key, '-', end, Number.MAX_SAFE_INTEGER, options.onCount);
+      if (counted.count === 0) return { entries: 0, skipped: 'nothing-committed', consumers };
+      return { entries: counted.count, firstId: counted.firstId, lastId: counted.lastId, consumers };
     }
   }
 

@@ -5,6 +5,7 @@ export * from './interfaces/redstream-delayer-options.interface';
 export * from './interfaces/redstream-group-consumer-options.interface';
 export * from './interfaces/redstream-handler-context.interface';
 export * from './interfaces/redstream-module-options.interface';
+export * from './interfaces/redstream-worker-event.interface';
 export { REDSTREAM_CONTEXT_TYPE, REDSTREAM_MODULE_OPTIONS } from './redstream.constants';
 export type {
   RedstreamModuleAsyncOptions,

@@ -7,6 +7,8 @@ import {
   Redstream,
   RedstreamMessage,
   RedstreamPayload,
+  StreamDefinition,
+  StreamRef,
   WORKER_DEFAULTS,
 } from '../engine';
 import type { RedstreamConsumerOptions } from './interfaces/redstream-consumer-options.interface';
@@ -44,6 +46,8 @@ export interface ResolvedHandlerOptions {
   /** The key of the module option `handlers`: `'<stream>:<name>'`. */
   readonly key: string;
   readonly stream: string;
+  /** The stream's definition when the decorator named it by one: the engine worker checks entries with its `parse`. */
+  readonly definition?: StreamDefinition<RedstreamPayload>;
   /** The consumer name, the group of a group consumer; `delayer` for a delayer. */
   readonly name: string;
   /** False when the decorator or `handlers` turned it off. */
@@ -54,7 +58,7 @@ export interface ResolvedHandlerOptions {
 
 /** What every handler decorator takes. */
 export interface HandlerDecoratorOptions {
-  stream: string;
+  stream: StreamRef<object>;
   enabled?: boolean;
 }
 
@@ -96,7 +100,7 @@ const workerContext = ({ kind, stream, name }: ResolvedHandlerOptions): Redstrea
   name,
 });
 
-export const CONSUMER_KIND: RedstreamHandlerKind<RedstreamConsumerOptions, Consumer> = {
+export const CONSUMER_KIND: RedstreamHandlerKind<RedstreamConsumerOptions<object>, Consumer> = {
   kind: 'consumer',
   decorator: '@RedstreamConsumer',
   nameOf: (options) => options.name,
@@ -105,8 +109,8 @@ export const CONSUMER_KIND: RedstreamHandlerKind<RedstreamConsumerOptions, Consu
   workerSettings: ALL_WORKER_SETTINGS,
   ownSettings: ['handlerTimeoutMs', 'deadLetter', 'shardGroup'],
   requiredSettings: [],
-  create: (redstream, { stream, name, settings }, handle) =>
-    redstream.consumer({ ...settings, stream, name, handler: handle }),
+  create: (redstream, { stream, definition, name, settings }, handle) =>
+    redstream.consumer({ ...settings, stream: definition ?? stream, name, handler: handle }),
   contextOf: workerContext,
 };
 
@@ -125,7 +129,7 @@ export const DELAYER_KIND: RedstreamHandlerKind<RedstreamDelayerOptions, Delayer
   contextOf: workerContext,
 };
 
-export const GROUP_CONSUMER_KIND: RedstreamHandlerKind<RedstreamGroupConsumerOptions, GroupConsumer> = {
+export const GROUP_CONSUMER_KIND: RedstreamHandlerKind<RedstreamGroupConsumerOptions<object>, GroupConsumer> = {
   kind: 'group-consumer',
   decorator: '@RedstreamGroupConsumer',
   nameOf: (options) => options.group,
@@ -152,8 +156,8 @@ export const GROUP_CONSUMER_KIND: RedstreamHandlerKind<RedstreamGroupConsumerOpt
     'concurrency',
   ],
   requiredSettings: [],
-  create: (redstream, { stream, name, settings }, handle) =>
-    redstream.groupConsumer({ ...settings, stream, group: name, handler: handle }),
+  create: (redstream, { stream, definition, name, settings }, handle) =>
+    redstream.groupConsumer({ ...settings, stream: definition ?? stream, group: name, handler: handle }),
   contextOf: ({ stream, name }, worker) => ({
     kind: 'group-consumer',
     stream,

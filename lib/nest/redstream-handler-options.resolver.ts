@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { RedstreamConfigError } from '../engine';
+import { RedstreamConfigError, RedstreamPayload, StreamDefinition, streamNameOf } from '../engine';
 import type { DiscoveredHandler } from './interfaces/redstream-handler.interface';
 import type { RedstreamHandlerOverrides } from './interfaces/redstream-module-options.interface';
 import { REDSTREAM_RESOLVED_OPTIONS } from './redstream.constants';
@@ -37,8 +37,14 @@ export class RedstreamHandlerOptionsResolver {
   ): ResolvedHandlerOptions {
     const { decorator } = kind;
     const { where, options: decorated } = handler;
-    const stream = decorated.stream;
-    if (stream === undefined) throw new RedstreamConfigError(MISSING_OPTION(decorator, where, 'stream'));
+    const streamOption = decorated.stream;
+    if (streamOption === undefined) throw new RedstreamConfigError(MISSING_OPTION(decorator, where, 'stream'));
+    // The engine validates the name when the worker is built.
+    const stream = streamNameOf(streamOption);
+    const definition =
+      typeof streamOption === 'object' && streamOption !== null
+        ? (streamOption as StreamDefinition<RedstreamPayload>)
+        : undefined;
     const name = kind.nameOf(decorated);
     if (name === undefined) throw new RedstreamConfigError(MISSING_OPTION(decorator, where, kind.nameOption));
     if (kind.reservedNames.includes(name)) {
@@ -61,6 +67,7 @@ export class RedstreamHandlerOptionsResolver {
       where,
       key,
       stream,
+      definition,
       name,
       enabled: overrides.enabled ?? decorated.enabled ?? true,
       settings: settings as ResolvedHandlerOptions['settings'],

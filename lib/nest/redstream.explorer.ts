@@ -2,11 +2,12 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { RedstreamConfigError } from '../engine';
 import { CONSUMER_KIND, DELAYER_KIND, GROUP_CONSUMER_KIND } from './redstream-handler-kinds';
-import { REQUEST_SCOPED_HANDLER, TRANSIENT_HANDLER } from './redstream.messages';
+import { RedstreamDecoratorName, REQUEST_SCOPED_HANDLER, TRANSIENT_HANDLER } from './redstream.messages';
 import { RedstreamMetadataAccessor } from './redstream-metadata.accessor';
 import { RedstreamOrchestrator } from './redstream.orchestrator';
 import { RedstreamRegistry } from './redstream.registry';
 import { RedstreamWorkerFactory } from './redstream-worker.factory';
+import { DiscoveredEventListener, RedstreamEventBinder } from './redstream-event.binder';
 
 type InstanceWrapper = ReturnType<DiscoveryService['getProviders']>[number];
 
@@ -15,7 +16,9 @@ type InstanceWrapper = ReturnType<DiscoveryService['getProviders']>[number];
  * `@RedstreamDelayer()` on every
  * provider and controller (`useClass`, `useValue` and `useFactory` alike, inherited methods
  * included) and records them in the registry, each as the worker the factory built (which
- * validates it); the orchestrator starts them later.
+ * validates it); the orchestrator starts them later. Then attaches the `@OnRedstreamEvent()`
+ * methods to those workers (once every handler is known, so that a listener may be declared
+ * before the handler it listens to).
  */
 @Injectable()
 export class RedstreamExplorer implements OnModuleInit {
@@ -26,6 +29,7 @@ export class RedstreamExplorer implements OnModuleInit {
     private readonly factory: RedstreamWorkerFactory,
     private readonly registry: RedstreamRegistry,
     private readonly orchestrator: RedstreamOrchestrator,
+    private readonly eventBinder: RedstreamEventBinder,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -40,6 +44,7 @@ export class RedstreamExplorer implements OnModuleInit {
   }
 
   explore(): void {
+    const listeners: DiscoveredEventListener[] = [];
     const visited = new Map<object, Set<string>>();
     const wrappers = [...this.discoveryService.getControllers(), ...this.discoveryService.getProviders()];
     for (const wrapper of wrappers) {
@@ -54,8 +59,33 @@ export class RedstreamExplorer implements OnModuleInit {
         if (methods.has(methodName)) continue;
         methods.add(methodName);
         this.lookupHandlers(wrapper, instance, methodName);
+        listeners.push(...this.lookupEventListeners(wrapper, instance, methodName));
       }
     }
+    for (const listener of listeners) this.eventBinder.bind(listener);
+  }
+
+  private lookupEventListeners(
+    wrapper: InstanceWrapper,
+    instance: object,
+    methodName: string,
+  ): DiscoveredEventListener[] {
+    const found = this.metadataAccessor.getEventListeners((instance as Record<string, unknown>)[methodName]);
+    if (found.length === 0) return [];
+    const where = this.describe(wrapper, instance, methodName);
+    this.checkScope(wrapper, '@OnRedstreamEvent', where);
+    return found.map((metadata) => ({ ...metadata, instance, methodName, where }));
+  }
+
+  private describe(wrapper: InstanceWrapper, instance: object, methodName: string): string {
+    return `${instance.constructor?.name ?? String(wrapper.name)}.${methodName}`;
+  }
+
+  /** Handlers and listeners run on the one instance of a singleton. */
+  private checkScope(wrapper: InstanceWrapper, decorator: RedstreamDecoratorName, where: string): void {
+    if (!wrapper.isDependencyTreeStatic()) throw new RedstreamConfigError(REQUEST_SCOPED_HANDLER(decorator, where));
+    // The static instance of a transient provider is a bare prototype its constructor never ran on.
+    if (wrapper.isTransient) throw new RedstreamConfigError(TRANSIENT_HANDLER(decorator, where));
   }
 
   private lookupHandlers(wrapper: InstanceWrapper, instance: object, methodName: string): void {
@@ -65,15 +95,13 @@ export class RedstreamExplorer implements OnModuleInit {
     const delayer = this.metadataAccessor.getDelayerOptions(method);
     if (!consumer && !groupConsumer && !delayer) return;
 
-    const where = `${instance.constructor?.name ?? String(wrapper.name)}.${methodName}`;
+    const where = this.describe(wrapper, instance, methodName);
     const decorator = consumer
       ? CONSUMER_KIND.decorator
       : groupConsumer
         ? GROUP_CONSUMER_KIND.decorator
         : DELAYER_KIND.decorator;
-    if (!wrapper.isDependencyTreeStatic()) throw new RedstreamConfigError(REQUEST_SCOPED_HANDLER(decorator, where));
-    // The static instance of a transient provider is a bare prototype its constructor never ran on.
-    if (wrapper.isTransient) throw new RedstreamConfigError(TRANSIENT_HANDLER(decorator, where));
+    this.checkScope(wrapper, decorator, where);
     const moduleKey = wrapper.host?.token;
     const found = { instance, methodName, where, moduleKey };
     if (consumer) {

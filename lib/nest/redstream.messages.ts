@@ -1,5 +1,8 @@
 export type HandlerDecoratorName = '@RedstreamConsumer' | '@RedstreamGroupConsumer' | '@RedstreamDelayer';
 
+/** Every decorator the explorer looks for. */
+export type RedstreamDecoratorName = HandlerDecoratorName | '@OnRedstreamEvent';
+
 export const MISSING_OPTION = (decorator: HandlerDecoratorName, where: string, option: string): string =>
   `${decorator}() on ${where} has no "${option}": pass it in the decorator's options.`;
 
@@ -31,11 +34,11 @@ export const RESERVED_CONSUMER_NAME = (decorator: HandlerDecoratorName, where: s
   `${decorator}() on ${where} uses the name "${name}", which the handlers option and RedstreamRegistry ` +
   `reserve for a stream's delayer; choose another ${decorator === '@RedstreamGroupConsumer' ? 'group' : 'consumer name'}.`;
 
-export const REQUEST_SCOPED_HANDLER = (decorator: HandlerDecoratorName, where: string): string =>
+export const REQUEST_SCOPED_HANDLER = (decorator: RedstreamDecoratorName, where: string): string =>
   `${decorator}() on ${where} cannot be used: the provider is request-scoped (or depends on a request-scoped ` +
   `provider), but stream handlers run outside any request. Make the provider a singleton.`;
 
-export const TRANSIENT_HANDLER = (decorator: HandlerDecoratorName, where: string): string =>
+export const TRANSIENT_HANDLER = (decorator: RedstreamDecoratorName, where: string): string =>
   `${decorator}() on ${where} cannot be used: the provider is transient, so every consumer of it gets its own ` +
   `instance and none is the one to run stream handlers on. Make the provider a singleton.`;
 
@@ -69,3 +72,26 @@ export const UNKNOWN_WORKER = (stream: string, name: string): string =>
 export const REDIS_UNREACHABLE_AT_BOOTSTRAP = (connection: string, timeoutMs: number, reason: string): string =>
   `RedstreamModule: Redis at ${connection} did not answer PING within ${timeoutMs} ms at bootstrap ` +
   `(requireRedisAtBootstrap): ${reason}`;
+
+export const UNKNOWN_WORKER_EVENT = (where: string, event: string, known: string[]): string =>
+  `@OnRedstreamEvent('${event}') on ${where}: no such worker event; known: ${known.join(', ')}.`;
+
+export const MISSING_EVENT_OPTION = (event: string, where: string, option: string): string =>
+  `@OnRedstreamEvent('${event}') on ${where} has no "${option}": pass { stream, name } in its options.`;
+
+export const UNMATCHED_EVENT_LISTENER = (
+  event: string,
+  where: string,
+  stream: string,
+  name: string,
+  known: string[],
+): string =>
+  `@OnRedstreamEvent('${event}') on ${where} listens to "${stream}:${name}", but no @RedstreamConsumer(), ` +
+  `@RedstreamGroupConsumer() or @RedstreamDelayer() (name "delayer") of this application reads stream "${stream}" ` +
+  `as "${name}"` +
+  (known.length > 0 ? ` (known: ${known.join(', ')})` : ' (this application has no stream handlers)') +
+  '.';
+
+export const EVENT_LISTENER_FAILED = (event: string, where: string, reason: string, count: number): string =>
+  `@OnRedstreamEvent('${event}') on ${where} threw: ${reason}; the worker goes on` +
+  (count > 1 ? ` (${count} times so far)` : '');

@@ -7,6 +7,7 @@ import {
   RedstreamModuleForRootOptions,
 } from './redstream.module-definition';
 import { RedstreamConnectionVerifier } from './redstream-connection.verifier';
+import { RedstreamEventBinder } from './redstream-event.binder';
 import { RedstreamExplorer } from './redstream.explorer';
 import { RedstreamHandlerOptionsResolver } from './redstream-handler-options.resolver';
 import { RedstreamHandlerInvoker } from './redstream-handler.invoker';
@@ -36,6 +37,7 @@ import { RedstreamWorkerFactory } from './redstream-worker.factory';
     RedstreamHandlerInvoker,
     RedstreamWorkerFactory,
     RedstreamRegistry,
+    RedstreamEventBinder,
     RedstreamExplorer,
     RedstreamOrchestrator,
     RedstreamConnectionVerifier,

@@ -7,6 +7,8 @@ import {
   Redstream,
   RedstreamConfigError,
   RedstreamPayload,
+  StreamRef,
+  streamNameOf,
   Trimmer,
 } from '../engine';
 import type { HandlerWorker } from './redstream-handler-kinds';
@@ -41,33 +43,36 @@ export class RedstreamRegistry {
     readonly redstream: Redstream,
   ) {}
 
-  /** The consumer `name` of `stream`, or undefined when this application runs none (or it is disabled). */
+  /**
+   * The consumer `name` of `stream` (a name or a definition, which types the result), or
+   * undefined when this application runs none (or it is disabled).
+   */
   getConsumer<TPayload extends object = RedstreamPayload>(
-    stream: string,
+    stream: StreamRef<TPayload>,
     name: string,
   ): Consumer<TPayload> | undefined {
-    const worker = this.handlers.get(`${stream}:${name}`)?.worker;
-    return worker instanceof Consumer ? (worker as Consumer<never> as Consumer<TPayload>) : undefined;
+    const worker = this.handlers.get(`${streamNameOf(stream)}:${name}`)?.worker;
+    return worker instanceof Consumer ? (worker as unknown as Consumer<TPayload>) : undefined;
   }
 
   /** The group consumer of `group` on `stream`, or undefined when this application runs none (or it is disabled). */
   getGroupConsumer<TPayload extends object = RedstreamPayload>(
-    stream: string,
+    stream: StreamRef<TPayload>,
     group: string,
   ): GroupConsumer<TPayload> | undefined {
-    const worker = this.handlers.get(`${stream}:${group}`)?.worker;
-    return worker instanceof GroupConsumer ? (worker as GroupConsumer<never> as GroupConsumer<TPayload>) : undefined;
+    const worker = this.handlers.get(`${streamNameOf(stream)}:${group}`)?.worker;
+    return worker instanceof GroupConsumer ? (worker as unknown as GroupConsumer<TPayload>) : undefined;
   }
 
   /** The delayer of `stream`, or undefined. */
-  getDelayer(stream: string): Delayer | undefined {
-    const worker = this.handlers.get(`${stream}:${DELAYER_CONSUMER_NAME}`)?.worker;
+  getDelayer(stream: StreamRef<object>): Delayer | undefined {
+    const worker = this.handlers.get(`${streamNameOf(stream)}:${DELAYER_CONSUMER_NAME}`)?.worker;
     return worker instanceof Delayer ? worker : undefined;
   }
 
   /** The trimmer of `stream` (created on application bootstrap), or undefined. */
-  getTrimmer(stream: string): Trimmer | undefined {
-    return this.trimSchedulers.get(stream)?.trimmer;
+  getTrimmer(stream: StreamRef<object>): Trimmer | undefined {
+    return this.trimSchedulers.get(streamNameOf(stream))?.trimmer;
   }
 
   /** Every consumer of this application. */

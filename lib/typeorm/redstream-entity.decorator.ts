@@ -1,5 +1,6 @@
 import { DefaultNamingStrategy, getMetadataArgsStorage } from 'typeorm';
 import { RedstreamConfigError, RedstreamPayload, validateStreamName } from '../engine';
+import { validatePayloads } from '../engine/stream-definition';
 import type {
   RedstreamChange,
   RedstreamEntityOptions,
@@ -38,8 +39,8 @@ const bindings = new Map<RedstreamEntityTarget | string, RedstreamEntityBinding 
  * export class Product { @PrimaryGeneratedColumn() id!: number; ... }
  * ```
  */
-export function RedstreamEntity<TEntity extends object = object>(
-  options: RedstreamEntityOptions<TEntity> = {},
+export function RedstreamEntity<TEntity extends object = object, TPayload extends object = RedstreamPayload>(
+  options: RedstreamEntityOptions<TEntity, TPayload> = {},
 ): (target: RedstreamEntityTarget) => void {
   return (target) => registerRedstreamEntity(target, options);
 }
@@ -49,15 +50,15 @@ export function RedstreamEntity<TEntity extends object = object>(
  * `EntitySchema` entities (pass the schema's `name`, and a `stream`: there is no class to
  * derive it from).
  */
-export function registerRedstreamEntity<TEntity extends object = object>(
+export function registerRedstreamEntity<TEntity extends object = object, TPayload extends object = RedstreamPayload>(
   target: RedstreamEntityTarget | string,
-  options: RedstreamEntityOptions<TEntity> = {},
+  options: RedstreamEntityOptions<TEntity, TPayload> = {},
 ): void {
   if (typeof target === 'string' && options.stream === undefined) {
     throw new RedstreamConfigError(`registerRedstreamEntity('${target}'): an entity given by name needs a stream`);
   }
   if (typeof options.stream === 'string') validateStreamName(options.stream);
-  registrations.set(target, options as RedstreamEntityOptions);
+  registrations.set(target, options as unknown as RedstreamEntityOptions);
   bindings.clear();
 }
 
@@ -134,6 +135,20 @@ function bind(target: RedstreamEntityTarget | string, options: RedstreamEntityOp
   const stream = options.stream ?? defaultStreamName(target as RedstreamEntityTarget);
   if (typeof stream === 'string') {
     return { target, streams: [validateStreamName(stream)], streamOf: () => stream, payloadOf };
+  }
+  if (typeof stream === 'object' && !(stream instanceof RedstreamShards)) {
+    // A stream definition: its name, and its parse before anything is written.
+    const name = validateStreamName(stream.name);
+    const parse = stream.parse;
+    const where = `@RedstreamEntity on ${describe(target)}`;
+    const checkedPayloadOf = parse
+      ? (entity: object, change: RedstreamChange): RedstreamPayload => {
+          const payload = payloadOf(entity, change);
+          validatePayloads(parse, payload, where, name);
+          return payload;
+        }
+      : payloadOf;
+    return { target, streams: [name], streamOf: () => name, payloadOf: checkedPayloadOf };
   }
   if (stream instanceof RedstreamShards) {
     return { target, streams: stream.streams, streamOf: (_entity, change) => stream.streamOf(change.id), payloadOf };

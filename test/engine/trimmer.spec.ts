@@ -36,6 +36,45 @@ describe('Trimmer', () => {
     await admin.quit();
   });
 
+  describe('plan (dry run)', () => {
+    it('tells what a trim would delete, deletes nothing and takes no lock, then agrees with the trim', async () => {
+      const ids = await queue(10);
+      await register('a', 'b');
+      await admin.set(offsetKey('a'), ids[6]);
+      expect(await trimmer().plan()).toEqual({ entries: 0, skipped: 'consumer-without-offset', consumers: ['a', 'b'] });
+      await admin.set(offsetKey('b'), ids[3]);
+      const counts: number[] = [];
+      const plan = await trimmer().plan({ onCount: (counted) => counts.push(counted) });
+      expect(plan).toEqual({ entries: 4, firstId: ids[0], lastId: ids[3], consumers: ['a', 'b'] });
+      expect(counts).toEqual([4]);
+      expect(await remaining()).toEqual(ids);
+      expect(await admin.exists(`${namespace}:redstream:lock:trimmer:products`)).toBe(0);
+      expect(await trimmer().trimOnce()).toEqual({ trimmed: 4, consumers: ['a', 'b'] });
+      expect(await trimmer().plan()).toEqual({ entries: 0, skipped: 'nothing-committed', consumers: ['a', 'b'] });
+    });
+
+    it("keeps a group's oldest pending entry out of the plan, as the trim does", async () => {
+      const ids = await queue(6);
+      await admin.xgroup('CREATE', streamKey(), 'search', '0');
+      await admin.xreadgroup('GROUP', 'search', 'm', 'COUNT', 4, 'STREAMS', streamKey(), '>');
+      await admin.xack(streamKey(), 'search', ids[0], ids[1]);
+      expect(await trimmer().plan()).toEqual({ entries: 2, firstId: ids[0], lastId: ids[1], consumers: [] });
+      expect(await trimmer().plan()).toMatchObject({ entries: 2 });
+      expect(await trimmer({ groupNames: ['later'] }).plan()).toEqual({
+        entries: 0,
+        skipped: 'group-missing',
+        consumers: [],
+      });
+      expect(await trimmer().trimOnce()).toMatchObject({ trimmed: 2 });
+      expect(await remaining()).toEqual(ids.slice(2));
+    });
+
+    it('says no-consumers on a stream nobody reads', async () => {
+      await queue(2);
+      expect(await trimmer().plan()).toEqual({ entries: 0, skipped: 'no-consumers', consumers: [] });
+    });
+  });
+
   it('deletes exactly what every running consumer committed, inclusive', async () => {
     const ids = await queue(10);
     const fast = redstream.consumer({ stream: 'products', name: 'fast', batchSize: 2, handler: () => undefined });

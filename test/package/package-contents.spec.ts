@@ -18,34 +18,29 @@ interface PackReport {
 /**
  * What `npm pack` would put in the tarball, from a copy of the checkout's files (what a git clone
  * holds: tracked and untracked but not ignored, so no dist/) with the repository's node_modules,
- * as npm prepares a git dependency. The `prepare` script builds dist/ in the copy, which leaves
- * this checkout's dist/ alone while other specs may use it.
+ * as npm prepares a git dependency, in `copy`. The `prepare` script builds dist/ in the copy, which
+ * leaves this checkout's dist/ alone while other specs may use it.
  */
-function packFromCleanCopy(): PackReport {
-  const copy = mkdtempSync(join(tmpdir(), 'redstream-pack-'));
-  try {
-    const sources = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], {
-      cwd: repositoryRoot,
-      encoding: 'utf8',
-    })
-      .split('\0')
-      .filter((file) => file !== '' && !file.startsWith('node_modules'));
-    for (const file of sources) {
-      mkdirSync(dirname(join(copy, file)), { recursive: true });
-      cpSync(join(repositoryRoot, file), join(copy, file), { force: true });
-    }
-    symlinkSync(join(repositoryRoot, 'node_modules'), join(copy, 'node_modules'), 'dir');
-    const output = execFileSync('npm', ['pack', '--dry-run', '--json', '--foreground-scripts=false'], {
-      cwd: copy,
-      encoding: 'utf8',
-      timeout: 150_000,
-      env: { ...process.env, npm_config_loglevel: 'error', npm_config_fund: 'false', npm_config_audit: 'false' },
-    });
-    const [report] = JSON.parse(output) as PackReport[];
-    return report;
-  } finally {
-    rmSync(copy, { recursive: true, force: true });
+function packFromCleanCopy(copy: string): PackReport {
+  const sources = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], {
+    cwd: repositoryRoot,
+    encoding: 'utf8',
+  })
+    .split('\0')
+    .filter((file) => file !== '' && !file.startsWith('node_modules'));
+  for (const file of sources) {
+    mkdirSync(dirname(join(copy, file)), { recursive: true });
+    cpSync(join(repositoryRoot, file), join(copy, file), { force: true });
   }
+  symlinkSync(join(repositoryRoot, 'node_modules'), join(copy, 'node_modules'), 'dir');
+  const output = execFileSync('npm', ['pack', '--dry-run', '--json', '--foreground-scripts=false'], {
+    cwd: copy,
+    encoding: 'utf8',
+    timeout: 150_000,
+    env: { ...process.env, npm_config_loglevel: 'error', npm_config_fund: 'false', npm_config_audit: 'false' },
+  });
+  const [report] = JSON.parse(output) as PackReport[];
+  return report;
 }
 
 /** Relative link targets in a Markdown text (inline links, images and reference definitions). */
@@ -61,10 +56,16 @@ function relativeLinkTargets(markdown: string): string[] {
 
 describe('the npm package', () => {
   let packed: Set<string>;
+  /** The clean copy the package was packed from, with the dist/ its `prepare` built. */
+  let copy: string;
 
   beforeAll(() => {
-    packed = new Set(packFromCleanCopy().files.map((file) => file.path));
+    copy = mkdtempSync(join(tmpdir(), 'redstream-pack-'));
+    packed = new Set(packFromCleanCopy(copy).files.map((file) => file.path));
   }, 180_000);
+  afterAll(() => {
+    if (copy) rmSync(copy, { recursive: true, force: true });
+  });
 
   it('holds the built entry points with their types, and every export target', () => {
     for (const file of [
@@ -92,6 +93,23 @@ describe('the npm package', () => {
     for (const target of targets) {
       const file = posix.normalize(target);
       expect({ target, packed: packed.has(file) }).toEqual({ target, packed: true });
+    }
+  });
+
+  it('holds the redstream executable named in bin, which runs from the built file', () => {
+    const manifest = JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+    };
+    expect(Object.keys(manifest.bin)).toEqual(['redstream']);
+    const bin = posix.normalize(manifest.bin.redstream);
+    expect({ bin, packed: packed.has(bin) }).toEqual({ bin, packed: true });
+    const built = join(copy, bin);
+    // npm links it as a command: it must start with the interpreter line.
+    expect(readFileSync(built, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    const help = execFileSync(process.execPath, [built, '--help'], { encoding: 'utf8', timeout: 60_000 });
+    expect(help).toMatch(/^Usage: redstream /);
+    for (const command of ['status', 'lag', 'peek', 'rewind', 'forget', 'trim', 'dead']) {
+      expect(help).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     }
   });
 

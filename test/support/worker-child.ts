@@ -67,9 +67,11 @@ const REGISTER = join(ROOT, 'test', 'support', 'ts-register.js');
 
 /**
  * Runs a Consumer, Delayer or GroupConsumers in a separate Node process, so a test can SIGKILL or SIGSTOP
- * it like a crashed or frozen host. The child runs the TypeScript sources of lib/ directly.
+ * it like a crashed or frozen host. The child runs the TypeScript sources of lib/ directly, and
+ * transpiling them on a loaded 2-core machine alone can take tens of seconds: the waits are
+ * generous, and end as soon as the event arrives.
  */
-export async function spawnWorkerChild(config: WorkerChildConfig, readyTimeoutMs = 15_000): Promise<WorkerChild> {
+export async function spawnWorkerChild(config: WorkerChildConfig, readyTimeoutMs = 60_000): Promise<WorkerChild> {
   const child = spawn(process.execPath, ['--require', REGISTER, FIXTURE], {
     env: { ...process.env, REDSTREAM_CHILD_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -90,7 +92,7 @@ export async function spawnWorkerChild(config: WorkerChildConfig, readyTimeoutMs
     process: child,
     events,
     stderr: () => stderr,
-    waitForEvent: (predicate, timeoutMs = 10_000) => {
+    waitForEvent: (predicate, timeoutMs = 20_000) => {
       const seen = events.find(predicate);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {

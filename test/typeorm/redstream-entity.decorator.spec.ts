@@ -1,7 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Column, DataSource, Entity, EntitySchema, PrimaryGeneratedColumn } from 'typeorm';
-import { Redstream, RedstreamConfigError, RedstreamPayload, silentLogger } from '../../lib/engine';
+import {
+  defineStream,
+  Redstream,
+  RedstreamConfigError,
+  RedstreamPayload,
+  RedstreamValidationError,
+  silentLogger,
+} from '../../lib/engine';
 import {
   RedstreamChange,
   RedstreamEntity,
@@ -52,6 +59,28 @@ class Article {
   locale!: string;
 }
 
+/** A typed stream whose parse refuses an empty name. */
+const Gadgets = defineStream('gadgets', {
+  parse: (payload: unknown): { id: number; name: string } => {
+    const { id, name } = payload as { id: number; name?: unknown };
+    if (typeof name !== 'string' || name === '') throw new TypeError('name must not be empty');
+    return { id, name };
+  },
+});
+
+@RedstreamEntity({
+  stream: Gadgets,
+  payload: (gadget: Gadget, change) => ({ id: Number(change.id), name: gadget.name }),
+})
+@Entity('gadgets')
+class Gadget {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  @Column()
+  name!: string;
+}
+
 interface Tag {
   id: number;
   label: string;
@@ -98,7 +127,7 @@ describe('@RedstreamEntity and its registry', () => {
       registerRedstreamEntity('Tag', { stream: 'tags' });
       dataSource = await new DataSource({
         type: 'sqljs',
-        entities: [ProductVariant, Warehouse, Article, TagSchema],
+        entities: [ProductVariant, Warehouse, Article, Gadget, TagSchema],
         synchronize: true,
       }).initialize();
     });
@@ -131,6 +160,23 @@ describe('@RedstreamEntity and its registry', () => {
         { id, idMap: { id }, kind: 'remove' },
       ]);
       expect(seen[1].entity).toMatchObject({ slug: 'hello', locale: 'de' });
+    });
+
+    it('writes to a typed stream, and fails a write whose payload its parse refuses before anything is written', async () => {
+      expect(redstreamStreamName(Gadget)).toBe('gadgets');
+      const gadgets = dataSource.getRepository(Gadget);
+      const saved = await gadgets.save({ name: 'lamp' });
+      expect(await streamPayloads(redstream, 'gadgets')).toEqual([{ id: saved.id, name: 'lamp' }]);
+
+      const failure = gadgets.save({ name: '' });
+      await expect(failure).rejects.toThrow(RedstreamValidationError);
+      await expect(failure).rejects.toThrow(
+        `@RedstreamEntity on Entity Gadget: the payload failed the stream's parse: name must not be empty; nothing was written`,
+      );
+      // The transaction rolled back, and no message (delay or immediate) was written.
+      expect(await gadgets.count()).toBe(1);
+      expect(await redstream.delayStreamLength('gadgets')).toBe(1);
+      expect(await streamPayloads(redstream, 'gadgets')).toHaveLength(1);
     });
 
     it('covers EntitySchema entities registered by name', async () => {

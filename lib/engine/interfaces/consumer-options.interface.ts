@@ -1,3 +1,4 @@
+import type { StreamRef } from '../stream-definition';
 import type { RedstreamMessage } from './redstream-message.interface';
 import type { ReadingWorkerOptions, ShardGroupOption } from './worker-options.interface';
 
@@ -6,8 +7,11 @@ export type ConsumerHandler<TPayload extends object> = (messages: RedstreamMessa
 
 /** Options of a {@link Consumer}. */
 export interface ConsumerOptions<TPayload extends object> extends ReadingWorkerOptions, ShardGroupOption {
-  /** The stream to read, e.g. `products`. */
-  stream: string;
+  /**
+   * The stream to read: a name (`products`) or a definition (`defineStream`), which types the
+   * payloads and, with its `parse`, checks each entry (see the README's Typed streams).
+   */
+  stream: StreamRef<TPayload>;
   /** The consumer's name, unique per stream (`indexer`, `cacher`); it names the offset and the lock. */
   name: string;
   /** Called with each batch. A throw or rejection retries the same batch after a backoff. */
@@ -18,7 +22,7 @@ export interface ConsumerOptions<TPayload extends object> extends ReadingWorkerO
    */
   handlerTimeoutMs?: number;
   /**
-   * Opt-in poison isolation. When a batch has failed `afterAttempts` times in a row, it is
+   * Opt-in poison isolation (and dead letters for entries that fail the stream's `parse`). When a batch has failed `afterAttempts` times in a row, it is
    * split in halves (bisection) to find the entries that fail on their own; those are written
    * to the dead-letter stream `<stream>.dead` (fenced by the lock), the others are handled in
    * stream order, and the offset moves past the batch. More than 10 lone failures in one

@@ -1,3 +1,4 @@
+import type { StreamRef } from '../stream-definition';
 import type { RedstreamMessage } from './redstream-message.interface';
 import type { RedstreamLogger } from './redstream-logger.interface';
 
@@ -10,8 +11,11 @@ export type GroupConsumerHandler<TPayload extends object> = (messages: Redstream
 
 /** Options of a {@link GroupConsumer}: one member of a Redis consumer group. */
 export interface GroupConsumerOptions<TPayload extends object> {
-  /** The stream to read, e.g. `products`. */
-  stream: string;
+  /**
+   * The stream to read: a name (`products`) or a definition (`defineStream`), which types the
+   * payloads and, with its `parse`, checks each entry (see the README's Typed streams).
+   */
+  stream: StreamRef<TPayload>;
   /**
    * The consumer group, e.g. `indexers`: every instance with the same stream and group shares
    * the work (Redis hands each entry to one member). Same character rules as a consumer name.

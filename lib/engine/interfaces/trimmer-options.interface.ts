@@ -37,3 +37,16 @@ export interface TrimResult {
   /** The consumer names that were considered. */
   consumers: string[];
 }
+
+/** What a trimming run would delete now (`Trimmer.plan()`, a dry run). */
+export interface TrimPlan {
+  /** Entries a run would delete. */
+  entries: number;
+  /** The first and last of them, when there are any. */
+  firstId?: string;
+  lastId?: string;
+  /** Why nothing would be deleted, as {@link TrimResult.skipped} (a plan takes no lock). */
+  skipped?: Exclude<TrimResult['skipped'], 'locked'>;
+  /** The consumer names that were considered. */
+  consumers: string[];
+}

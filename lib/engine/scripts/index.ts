@@ -72,5 +72,6 @@ export const scripts = {
   trimWithGroups: new LuaScript('trim-with-groups', 'trim (with consumer groups)'),
   streamPosition: new LuaScript('stream-position', 'stream position read (XINFO STREAM)'),
   countRange: new LuaScript('count-range', 'counting stream entries (XRANGE)'),
+  rewindOffset: new LuaScript('rewind-offset', 'offset rewind'),
   heartbeatShardGroup: new LuaScript('heartbeat-shard-group', 'shard group heartbeat'),
 };

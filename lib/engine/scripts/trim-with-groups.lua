@@ -4,14 +4,17 @@
 -- pending id (exclusive: that entry is kept). Nothing at or above the smallest of these, and
 -- never beyond the stream's last generated id. Groups are read from the stream itself.
 -- KEYS[1] stream, KEYS[2] registry set of offset consumer names, KEYS[3..n] offset keys of
--- the consumers ARGV[2..c+1]; ARGV[1] c, the number of consumer names; ARGV[c+2..] groups
--- that must exist (configured but maybe not created yet).
--- Returns the number of deleted entries; -1 when some consumer has no offset; -2 when the
+-- the consumers ARGV[3..c+2]; ARGV[1] c, the number of consumer names; ARGV[2] 'trim', or
+-- 'plan' to delete nothing and return the bound (a dry run); ARGV[c+3..] groups that must
+-- exist (configured but maybe not created yet).
+-- Returns the number of deleted entries (with 'plan': {bound id, 1 if the bound entry itself
+-- would go else 0}, or 0 when nothing would); -1 when some consumer has no offset; -2 when the
 -- registry names a consumer missing from ARGV (read it again and retry); -3 when a required
 -- group does not exist yet (it will start at the beginning: keep everything).
 local consumer_count = tonumber(ARGV[1])
+local plan = ARGV[2] == 'plan'
 local given = {}
-for i = 2, consumer_count + 1 do
+for i = 3, consumer_count + 2 do
   given[ARGV[i]] = true
 end
 for _, name in ipairs(redis.call('SMEMBERS', KEYS[2])) do
@@ -100,7 +103,7 @@ for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
     consider(oldest, false)
   end
 end
-for i = consumer_count + 2, #ARGV do
+for i = consumer_count + 3, #ARGV do
   if not groups[ARGV[i]] then
     return -3
   end
@@ -128,6 +131,9 @@ end
 
 -- XTRIM MINID keeps the ids >= its threshold.
 local bound_id = bound[1] .. '-' .. bound[2]
+if plan then
+  return { bound_id, bound_deletable and 1 or 0 }
+end
 local deleted = redis.call('XTRIM', KEYS[1], 'MINID', bound_id)
 if bound_deletable then
   deleted = deleted + redis.call('XDEL', KEYS[1], bound_id)

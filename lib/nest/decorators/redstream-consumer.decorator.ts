@@ -22,7 +22,9 @@ import type { RedstreamHandlerDecorator } from './redstream-handler-method.type'
  * }
  * ```
  */
-export function RedstreamConsumer(options: RedstreamConsumerOptions): RedstreamHandlerDecorator {
+export function RedstreamConsumer<TPayload extends object = never>(
+  options: RedstreamConsumerOptions<TPayload>,
+): RedstreamHandlerDecorator<TPayload> {
   return (target, propertyKey, descriptor) => {
     SetMetadata(REDSTREAM_CONSUMER_METADATA, { ...options })(target, propertyKey, descriptor);
   };

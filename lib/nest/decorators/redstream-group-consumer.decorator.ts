@@ -24,7 +24,9 @@ import type { RedstreamHandlerDecorator } from './redstream-handler-method.type'
  * }
  * ```
  */
-export function RedstreamGroupConsumer(options: RedstreamGroupConsumerOptions): RedstreamHandlerDecorator {
+export function RedstreamGroupConsumer<TPayload extends object = never>(
+  options: RedstreamGroupConsumerOptions<TPayload>,
+): RedstreamHandlerDecorator<TPayload> {
   return (target, propertyKey, descriptor) => {
     SetMetadata(REDSTREAM_GROUP_CONSUMER_METADATA, { ...options })(target, propertyKey, descriptor);
   };

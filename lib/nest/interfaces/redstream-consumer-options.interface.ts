@@ -1,12 +1,18 @@
-import type { ConsumerOptions, ReadingWorkerOptions, ShardGroupOption } from '../../engine';
+import type { ConsumerOptions, ReadingWorkerOptions, ShardGroupOption, StreamRef } from '../../engine';
 
 /** Worker settings a handler can tune; the module's `consumerDefaults` fill in the rest. */
 export type RedstreamWorkerSettings = Omit<ReadingWorkerOptions, 'logger'>;
 
-/** Options of {@link RedstreamConsumer}. */
-export interface RedstreamConsumerOptions extends RedstreamWorkerSettings, ShardGroupOption {
-  /** The stream to read, e.g. `products` (the gem's `stream_name`). */
-  stream: string;
+/**
+ * Options of {@link RedstreamConsumer}. `TPayload` is the payload type of a stream given as a
+ * definition (`defineStream`); `never` for a stream given by name.
+ */
+export interface RedstreamConsumerOptions<TPayload extends object = never> extends RedstreamWorkerSettings, ShardGroupOption {
+  /**
+   * The stream to read: its name, e.g. `products` (the gem's `stream_name`), or its definition
+   * (`defineStream`), which types the method's messages and, with `parse`, checks each entry.
+   */
+  stream: StreamRef<TPayload>;
   /**
    * The consumer's name, unique per stream (`indexer`, `cacher`): it names the committed offset
    * and the lock, so renaming it starts the consumer over from the beginning of the stream.

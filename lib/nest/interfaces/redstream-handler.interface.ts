@@ -4,7 +4,8 @@ import type { RedstreamGroupConsumerOptions } from './redstream-group-consumer-o
 
 /** A decorated method found by the explorer. */
 export interface DiscoveredHandler<
-  TOptions extends object = RedstreamConsumerOptions | RedstreamDelayerOptions | RedstreamGroupConsumerOptions,
+  TOptions extends object =
+    RedstreamConsumerOptions<object> | RedstreamDelayerOptions | RedstreamGroupConsumerOptions<object>,
 > {
   /** The provider instance the method runs on (`this`). */
   readonly instance: object;

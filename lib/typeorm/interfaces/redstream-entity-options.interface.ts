@@ -1,4 +1,4 @@
-import type { RedstreamPayload } from '../../engine';
+import type { RedstreamPayload, StreamDefinition } from '../../engine';
 import type { RedstreamShards } from '../../engine/redstream-shards';
 
 /** Which write produced a message. */
@@ -24,7 +24,7 @@ export interface RedstreamChange {
  * remove: as loaded before it), and are declared as methods so that a function typed with
  * your entity class (`(product: Product) => ...`) fits.
  */
-export interface RedstreamEntityOptions<TEntity extends object = object> {
+export interface RedstreamEntityOptions<TEntity extends object = object, TPayload extends object = RedstreamPayload> {
   /**
    * The stream the entity's messages go to:
    * - a name (`'products'`);
@@ -32,20 +32,23 @@ export interface RedstreamEntityOptions<TEntity extends object = object> {
    *   record's primary key, as the gem's README shards, so that every change of one record
    *   lands in one stream, in order;
    * - a function of the entity, for any other scheme (then `redstreamStreams(Entity)` cannot
-   *   list the streams, so declare consumers yourself).
+   *   list the streams, so declare consumers yourself);
+   * - a stream definition (`defineStream`): its name, and `payload` must return its payload
+   *   type; with its `parse`, each payload is checked before the delay message is written
+   *   (a failure throws RedstreamValidationError and fails the database write).
    *
    * Default: the table name as TypeORM's default naming strategy derives it: the name given
    * to `@Entity('products')`, else the class name in snake_case (`ProductVariant` →
    * `product_variant`). The gem's default is the Rails table name, so name tables as Rails
    * would (`products`) to share streams with a Ruby application.
    */
-  stream?: string | RedstreamShards | RedstreamStreamFunction<TEntity>;
+  stream?: string | RedstreamShards | RedstreamStreamFunction<TEntity> | StreamDefinition<TPayload>;
   /**
    * The message payload. Default `{ id }`, the primary key (see {@link RedstreamChange.id}),
    * which is what the gem writes. Keep payloads small and immutable facts: consumers re-read the
    * current state from the database anyway.
    */
-  payload?(entity: TEntity, change: RedstreamChange): RedstreamPayload;
+  payload?(entity: TEntity, change: RedstreamChange): TPayload;
 }
 
 /**

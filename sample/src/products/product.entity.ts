@@ -1,12 +1,13 @@
 import { Column, Entity, PrimaryGeneratedColumn, UpdateDateColumn, VersionColumn } from 'typeorm';
 import { RedstreamEntity } from '../../../lib/typeorm';
+import { Products } from './products.constants';
 
 /**
  * A product in the primary database. `@RedstreamEntity()` makes every `save()` and `remove()`
- * write its messages to the stream `products` (the table name), payload `{ id }`: a delay
- * message inside the transaction, the immediate message after the commit.
+ * write its messages to the typed stream `Products`, payload `{ id }`: a delay message inside
+ * the transaction, the immediate message after the commit.
  */
-@RedstreamEntity()
+@RedstreamEntity({ stream: Products })
 @Entity('products')
 export class Product {
   @PrimaryGeneratedColumn()

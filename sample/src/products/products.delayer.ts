@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { RedstreamDelayer, RedstreamMessage } from '../../../lib';
 import type { ProductMessage } from './product.entity';
-import { PRODUCTS_STREAM } from './products.constants';
+import { Products } from './products.constants';
 
 /** What the Delayer re-queued since the start, for `GET /status`. */
 export interface DelayerStats {
@@ -20,7 +20,7 @@ export class ProductsDelayer {
   private readonly logger = new Logger(ProductsDelayer.name);
   private readonly stats: DelayerStats = { requeued: 0, lastRequeuedIds: [] };
 
-  @RedstreamDelayer({ stream: PRODUCTS_STREAM, delay: '10s' })
+  @RedstreamDelayer({ stream: Products, delay: '10s' })
   onDue(messages: RedstreamMessage<ProductMessage>[]): void {
     this.stats.requeued += messages.length;
     this.stats.lastRequeuedIds = messages.map((message) => message.payload.id);

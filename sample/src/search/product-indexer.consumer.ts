@@ -4,7 +4,7 @@ import { In, Repository } from 'typeorm';
 import { RedstreamConsumer, RedstreamMessage } from '../../../lib';
 import { PrimaryDatabaseQueue } from '../database/primary-database-queue.service';
 import { Product, ProductMessage } from '../products/product.entity';
-import { INDEXER_CONSUMER, PRODUCTS_STREAM } from '../products/products.constants';
+import { INDEXER_CONSUMER, Products } from '../products/products.constants';
 import { SearchIndexService } from './search-index.service';
 
 /**
@@ -22,7 +22,7 @@ export class ProductIndexer {
     private readonly searchIndex: SearchIndexService,
   ) {}
 
-  @RedstreamConsumer({ stream: PRODUCTS_STREAM, name: INDEXER_CONSUMER })
+  @RedstreamConsumer({ stream: Products, name: INDEXER_CONSUMER })
   async index(messages: RedstreamMessage<ProductMessage>[]): Promise<void> {
     const ids = new Set<number>();
     for (const message of messages) {
