@@ -92,8 +92,9 @@ if (missingNestPackages.size > 0) {
 }
 
 const importMetaPlugin = require.resolve('./scripts/nest12/import-meta-commonjs.babel-plugin.js');
+const dynamicImportPlugin = require.resolve('./scripts/nest12/dynamic-import-commonjs.babel-plugin.js');
 // babel-jest keys its cache on the babel options, not on a plugin's code: the hash makes an edit count.
-const importMetaPluginHash = crypto.createHash('sha1').update(fs.readFileSync(importMetaPlugin)).digest('hex');
+const pluginHash = (file) => crypto.createHash('sha1').update(fs.readFileSync(file)).digest('hex');
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -110,7 +111,8 @@ module.exports = {
         sourceType: 'unambiguous',
         plugins: [
           require.resolve('@babel/plugin-transform-modules-commonjs', { paths: [nest12Modules] }),
-          [importMetaPlugin, { pluginHash: importMetaPluginHash }],
+          [importMetaPlugin, { pluginHash: pluginHash(importMetaPlugin) }],
+          [dynamicImportPlugin, { pluginHash: pluginHash(dynamicImportPlugin) }],
         ],
       },
     ],

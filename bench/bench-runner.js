@@ -11,6 +11,7 @@ const { latency } = require('./scenarios/latency.scenario');
 const { memory } = require('./scenarios/memory.scenario');
 const { bullmq } = require('./scenarios/bullmq.scenario');
 const { takeover } = require('./scenarios/takeover.scenario');
+const { shardScale } = require('./scenarios/shards.scenario');
 
 const SCENARIOS = [
   bulkProduce,
@@ -25,6 +26,7 @@ const SCENARIOS = [
   bullmq,
   // Opt-in (`optIn`): runs only when `--only` names it.
   takeover,
+  shardScale,
 ];
 
 function describeTarget(target) {

@@ -1,7 +1,8 @@
 // `npm run bench [-- --quick] [-- --json] [-- --only consume,delayer] [-- --rounds 5]`: the npm
 // script builds first; this starts its own redis-server unless REDIS_URL is set and prints a
 // table (or with --json one JSON object) of library vs baseline figures. Opt-in scenarios
-// (`takeover`: kill -9 of an active consumer, expiry events vs polling) run only with --only.
+// (`takeover`: kill -9 of an active consumer, expiry events vs polling; `shard-scale`: 8 shards
+// consumed by two balanced processes vs one) run only with --only.
 const path = require('node:path');
 const { runBench, formatTable } = require('./bench-runner');
 const { startRedisServer } = require('./redis-server');

@@ -8,7 +8,7 @@ import { guardLogger } from './guarded-logger';
 import { StallWatch, WorkerRecovery, WorkerStall } from './stall-watch';
 import { withTimeout } from './with-timeout';
 import { WORKER_DEFAULTS } from './worker-defaults';
-import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
+import type { RedstreamLogFields, RedstreamLogger } from './interfaces/redstream-logger.interface';
 import type { WorkerLease } from './leases/worker-lease.interface';
 import type { RedisConnectionFactory } from './redis-connection';
 import type { SharedBlockingReads } from './shared-blocking-reads';
@@ -33,6 +33,8 @@ export interface BackgroundWorkerSetup {
   /** How the worker is named in logs and errors, e.g. `Consumer products:indexer`. */
   label: string;
   logger: RedstreamLogger;
+  /** The worker's context on every line it logs (its stream and name). */
+  logFields?: RedstreamLogFields;
   /** Where the worker's blocking connection comes from. */
   connections: RedisConnectionFactory;
   /** First and largest retry delay, and the blocking reader's watchdog grace, in ms. */
@@ -88,7 +90,7 @@ export abstract class BackgroundWorker<
     super();
     this.label = setup.label;
     // A logger that throws must not take the worker (or the process) down.
-    this.logger = guardLogger(setup.logger);
+    this.logger = guardLogger(setup.logger, setup.logFields);
     this.reader = new BlockingReader(setup.connections, setup.label, setup.timing.readGraceMs, setup.sharedReads);
     this.lease = setup.lease(this.reader);
     this.backoff = new Backoff({ initialMs: setup.timing.backoffInitialMs, maxMs: setup.timing.backoffMaxMs });
@@ -98,6 +100,7 @@ export abstract class BackgroundWorker<
         this.logger.error(
           `${this.label}: stalled: failing since ${stall.failingSince.toISOString()} ` +
             `(${stall.attempts} attempts): ${stall.error.message}`,
+          { attempt: stall.attempts },
         );
         this.emitBase('stalled', stall);
       },
@@ -365,6 +368,7 @@ export abstract class BackgroundWorker<
         await this.step();
         this.backoff.reset();
         this.failures.succeeded();
+        if (this.lease.wantsHandOver?.() && !this.stopRequested) await this.handOver();
       } catch (error) {
         this.abandonWork();
         if (this.stopRequested || error instanceof StopRequested) break;
@@ -409,6 +413,16 @@ export abstract class BackgroundWorker<
     this.active = true;
     this.announceActive();
     return true;
+  }
+
+  /** The lease asked to be handed over: the step's batch is committed, drop the read ahead and release. */
+  private async handOver(): Promise<void> {
+    this.abandonWork();
+    const reason = (await this.lease.handOver?.()) ?? 'handed over';
+    if (!this.active) return;
+    this.active = false;
+    this.logger.log(`${this.label}: standing by (${reason})`);
+    this.emitBase('standby', reason);
   }
 
   private toStandby(reason: string): void {

@@ -95,6 +95,7 @@ export class ConsumerDeadLettering {
       this.logger.warn(
         `${this.label}: ${howMany} messages fail on their own ` +
           `(${isolation.calls} handler calls): more likely an outage than bad entries; nothing dead-lettered, retrying the batch`,
+        { ids: `${messages[0].id}..${messages[messages.length - 1].id}`, attempt: attempts },
       );
       return { outcome: 'outage', calls: isolation.calls };
     }
@@ -109,6 +110,7 @@ export class ConsumerDeadLettering {
         `${this.label}: moved ${deadLettered.length} of ${messages.length} messages that fail on their own to ` +
           `${this.stream}.dead after ${attempts} failed attempts of the batch (${isolation.calls} handler calls to find them): ` +
           deadLettered.map((entry) => `${entry.id} (${entry.error})`).join(', '),
+        { ids: deadLettered.map((entry) => entry.id).join(','), attempt: attempts },
       );
     }
     return { outcome: 'isolated', deadLettered, calls: isolation.calls };

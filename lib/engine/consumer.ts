@@ -11,7 +11,9 @@ import { parseStreamEntries, RawStreamEntry } from './message-parser';
 import type { RedstreamContext } from './redstream-context';
 import { consumerLockName, validateConsumerName, validateStreamName } from './redstream-keys';
 import { streamNameOf, streamParserOf } from './stream-definition';
+import { idRange } from './redstream-log-record';
 import { StreamWorker } from './stream-worker';
+import { NO_TELEMETRY, WorkerTelemetry } from './telemetry/redstream-telemetry';
 
 /**
  * Reads a stream in batches after its committed offset and hands each batch to a handler;
@@ -32,6 +34,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
   private readonly handlerFailures: FailureReporter;
   private readonly deadLettering?: { afterAttempts: number; run: ConsumerDeadLettering };
   private readonly parse?: (payload: unknown) => TPayload;
+  private readonly telemetry: WorkerTelemetry;
 
   constructor(context: RedstreamContext, options: ConsumerOptions<TPayload>) {
     const stream = validateStreamName(streamNameOf(options.stream));
@@ -41,7 +44,11 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     if (typeof options.handler !== 'function') throw new RedstreamConfigError(`${label}: handler must be a function`);
     if (options.handlerTimeoutMs !== undefined) positiveMs(options.handlerTimeoutMs, `${label}: handlerTimeoutMs`);
     const afterAttempts = resolveDeadLetterAfterAttempts(options.deadLetter, label);
-    super(context, stream, name, consumerLockName(stream, name), options, label);
+    super(context, stream, name, consumerLockName(stream, name), options, label, {
+      worker: 'consumer',
+      stream,
+      consumer: name,
+    });
     this.readsAheadOnArrival = true;
     this.stream = stream;
     this.handler = options.handler;
@@ -49,6 +56,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     this.handlerTimeoutMs = options.handlerTimeoutMs;
     this.handlerBackoff = new Backoff({ initialMs: this.options.backoffInitialMs, maxMs: this.options.backoffMaxMs });
     this.handlerFailures = this.failureReporter();
+    this.telemetry = (context.telemetry ?? NO_TELEMETRY).worker('consumer', stream, name, this);
     if (afterAttempts !== undefined) {
       const run = new ConsumerDeadLettering(
         new DeadLetters(this.client, context.keys),
@@ -73,12 +81,17 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     await this.client.sadd(this.context.keys.consumerRegistry(this.stream), this.name);
   }
 
-  protected async processBatch(entries: RawStreamEntry[]): Promise<void> {
+  protected processBatch(entries: RawStreamEntry[]): Promise<void> {
+    return this.telemetry.processBatch(entries, () => this.handleBatch(entries));
+  }
+
+  private async handleBatch(entries: RawStreamEntry[]): Promise<void> {
     const { messages, rejected } = parseStreamEntries<TPayload>(this.stream, entries, this.parse);
     if (rejected.length > 0) {
       for (const entry of rejected) {
-        this.logger.warn(`${this.label}: skipping entry ${entry.id}: ${entry.reason}`);
+        this.logger.warn(`${this.label}: skipping entry ${entry.id}: ${entry.reason}`, { ids: entry.id });
       }
+      this.telemetry.rejected(rejected.length);
       this.emit('rejected', rejected);
     }
     if (messages.length > 0) await this.handleUntilSuccess(messages);
@@ -112,6 +125,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
           (attempt, reason) =>
             `handler failed on ${messages.length} messages ${messages[0].id}..${messages[messages.length - 1].id} ` +
             `(attempt ${attempt}): ${reason}; retrying the same batch in ${retryInMs} ms`,
+          { ids: idRange(messages) },
         );
         this.emit('failed', asError(error), retryInMs);
         await this.sleep(retryInMs);
@@ -137,6 +151,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     if (result.outcome === 'outage') return false;
     this.handlerBackoff.reset();
     this.handlerFailures.succeeded();
+    this.telemetry.deadLettered(result.deadLettered.length);
     if (result.deadLettered.length > 0) this.emit('deadLettered', result.deadLettered);
     return true;
   }
@@ -144,9 +159,10 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
   private callHandler(messages: RedstreamMessage<TPayload>[]): Promise<unknown> {
     const result = Promise.resolve().then(() => this.handler(messages));
     const timeoutMs = this.handlerTimeoutMs;
-    if (timeoutMs === undefined) return result;
-    return withTimeout(result, timeoutMs, () => {
+    if (timeoutMs === undefined) return this.telemetry.handlerCall(messages, result);
+    const bounded = withTimeout(result, timeoutMs, () => {
       throw new RedstreamHandlerTimeoutError(`handler did not settle within ${timeoutMs} ms`);
     });
+    return this.telemetry.handlerCall(messages, bounded);
   }
 }

@@ -9,6 +9,7 @@ import { scripts } from './scripts';
 import { streamNameOf } from './stream-definition';
 import { streamIdTimestamp } from './stream-id';
 import { StreamWorker } from './stream-worker';
+import { NO_TELEMETRY, WorkerTelemetry } from './telemetry/redstream-telemetry';
 
 /**
  * Re-queues a stream's delay messages once they are `delay` old. Delay messages are written
@@ -26,6 +27,7 @@ export class Delayer extends StreamWorker {
   readonly delayMs: number;
   private readonly targetKey: string;
   private readonly onDue?: DelayerOptions['onDue'];
+  private readonly telemetry: WorkerTelemetry;
 
   constructor(context: RedstreamContext, options: DelayerOptions) {
     const stream = validateStreamName(streamNameOf(options.stream));
@@ -40,6 +42,7 @@ export class Delayer extends StreamWorker {
       consumerLockName(readStream, DELAYER_CONSUMER_NAME),
       options,
       label,
+      { worker: 'delayer', stream, consumer: DELAYER_CONSUMER_NAME },
     );
     this.stream = stream;
     this.delayMs = delayMs;
@@ -47,6 +50,7 @@ export class Delayer extends StreamWorker {
     this.onDue = options.onDue;
     // Producers delete delay messages ahead of the Delayer by design (`delayMessageIds`).
     this.reportsForeignDeletions = false;
+    this.telemetry = (context.telemetry ?? NO_TELEMETRY).worker('delayer', stream, DELAYER_CONSUMER_NAME, this);
   }
 
   protected async processBatch(entries: RawStreamEntry[]): Promise<void> {
@@ -75,13 +79,14 @@ export class Delayer extends StreamWorker {
       } catch (error) {
         this.logger.error(
           `${this.label}: onDue failed (${(error as Error)?.message ?? String(error)}); re-queueing anyway`,
+          { ids: `${due[0][0]}..${due[due.length - 1][0]}` },
         );
       }
     }
     this.throwIfStopping();
     for (const [id, fields] of due) {
       if (payloadOf(fields) === undefined)
-        this.logger.warn(`${this.label}: dropping delay entry ${id}: it has no "payload" field`);
+        this.logger.warn(`${this.label}: dropping delay entry ${id}: it has no "payload" field`, { ids: id });
     }
     // The script reads the entries again by id range: no payload travels back.
     const args = [this.lock.ownerId, this.options.lockTtlMs, due[0][0], due[due.length - 1][0], due.length];
@@ -104,6 +109,7 @@ export class Delayer extends StreamWorker {
       );
     }
     this.lock.confirmedAt(sentAt);
+    this.telemetry.requeued(Number(queued));
     this.logger.debug?.(`${this.label}: re-queued ${String(queued)} delay messages`);
     this.advance(due[due.length - 1][0], Number(queued));
   }

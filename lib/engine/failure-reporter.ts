@@ -1,4 +1,5 @@
-import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
+import { guardLogger } from './guarded-logger';
+import type { RedstreamLogFields, RedstreamLogger } from './interfaces/redstream-logger.interface';
 import type { StallWatch } from './stall-watch';
 
 /** Consecutive failure counts after which a summary line is logged (then at least once a minute). */
@@ -39,14 +40,19 @@ export class FailureReporter {
   private lastSummaryAt = 0;
   private lastKey?: string;
 
+  private readonly logger: RedstreamLogger;
+
   constructor(
-    private readonly logger: RedstreamLogger,
+    logger: RedstreamLogger,
     /** Prefix of every line, e.g. `Consumer products:indexer`. */
     private readonly label: string,
     private readonly now: () => number = Date.now,
     /** Told of every failure and of the success that ends a run: the worker's stalled state. */
     private readonly stallWatch?: StallWatch,
-  ) {}
+  ) {
+    // Lines carry fields (the attempt): a logger without `write` gets the text, as before.
+    this.logger = guardLogger(logger);
+  }
 
   /** Failures in a row so far. */
   get attempts(): number {
@@ -55,9 +61,10 @@ export class FailureReporter {
 
   /**
    * Logs one failure; `describe` gets the attempt number (1 for the first failure in a row)
-   * and the error's message, and returns the line after the label.
+   * and the error's message, and returns the line after the label. `fields` (the batch's
+   * `ids`) go with the line, and `attempt` with it and the summary.
    */
-  failed(error: unknown, describe: (attempt: number, reason: string) => string): void {
+  failed(error: unknown, describe: (attempt: number, reason: string) => string, fields: RedstreamLogFields = {}): void {
     const now = this.now();
     const reason = describeFailure(error);
     const stack = error instanceof Error ? error.stack : undefined;
@@ -68,14 +75,16 @@ export class FailureReporter {
     this.failures++;
     const key = `${reason}\n${stack === undefined ? '' : withoutRuntimeFrames(stack)}`;
     const line = `${this.label}: ${describe(this.failures, reason)}`;
-    if (key !== this.lastKey && stack !== undefined) this.logger.error(line, stack);
-    else this.logger.error(line);
+    const lineFields: RedstreamLogFields = { ...fields, attempt: this.failures };
+    if (key !== this.lastKey && stack !== undefined) this.logger.error(line, stack, lineFields);
+    else this.logger.error(line, lineFields);
     this.lastKey = key;
     this.stallWatch?.failing(this, this.since, this.failures, asError(error));
     if (SUMMARY_AT.includes(this.failures) || now - this.lastSummaryAt >= SUMMARY_EVERY_MS) {
       this.lastSummaryAt = now;
       this.logger.error(
         `${this.label}: still failing after ${this.failures} attempts since ${new Date(this.since).toISOString()}: ${reason}`,
+        lineFields,
       );
     }
   }

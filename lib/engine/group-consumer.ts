@@ -18,6 +18,7 @@ import { memberName, validateGroupName, validateStreamName } from './redstream-k
 import { streamNameOf, streamParserOf } from './stream-definition';
 import { resolveWorkerOptions, ResolvedWorkerOptions } from './worker-defaults';
 import { withTimeout } from './with-timeout';
+import { NO_TELEMETRY, WorkerTelemetry } from './telemetry/redstream-telemetry';
 
 /** The defaults of the group-specific {@link GroupConsumerOptions}. */
 export const GROUP_CONSUMER_DEFAULTS = {
@@ -180,6 +181,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   private readonly parse?: (payload: unknown) => TPayload;
   private readonly retryBackoff: Backoff;
   private readonly handlerFailures: FailureReporter;
+  private readonly telemetry: WorkerTelemetry;
   /** Batches not finished yet, their acknowledgement included. */
   private readonly inFlight = new Set<Promise<void>>();
   /** Batches whose handler has not resolved yet: what `concurrency` counts. */
@@ -216,10 +218,18 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     );
     const settings = resolveGroupConsumerSettings(options, timing, label);
     const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
-    super({ label, logger, connections: context.connections, timing, lease: () => new AlwaysHeldLease() });
+    const member = memberName();
+    super({
+      label,
+      logger,
+      logFields: { worker: 'group-consumer', stream, group, member },
+      connections: context.connections,
+      timing,
+      lease: () => new AlwaysHeldLease(),
+    });
     this.stream = stream;
     this.group = group;
-    this.member = memberName();
+    this.member = member;
     this.settings = settings;
     this.batchLimiter = new BatchSizeLimiter(timing.batchSize, timing.maxBatchBytes);
     this.blockMs = timing.blockMs;
@@ -227,11 +237,12 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     this.parse = streamParserOf(options.stream);
     this.client = context.connections.client();
     const target = { streamKey: context.keys.stream(stream), group, member: this.member, startAt: settings.startAt };
-    this.membership = new GroupMembership(this.client, target, logger, label);
-    this.groupReader = new GroupReader(this.client, target, logger, label, this.membership);
+    this.membership = new GroupMembership(this.client, target, this.logger, label);
+    this.groupReader = new GroupReader(this.client, target, this.logger, label, this.membership);
     this.deadLetters = new DeadLetters(this.client, context.keys);
     this.retryBackoff = new Backoff({ initialMs: timing.backoffInitialMs, maxMs: timing.backoffMaxMs });
     this.handlerFailures = this.failureReporter();
+    this.telemetry = (context.telemetry ?? NO_TELEMETRY).worker('group-consumer', stream, group, this);
   }
 
   /** The options in effect, defaults filled in. */
@@ -301,6 +312,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     this.logger.log(
       `${this.label}: claimed ${claimed.length} entr${claimed.length === 1 ? 'y' : 'ies'} idle for ` +
         `${this.settings.claimIdleMs} ms or more: ${idList(claimed.map(([id]) => id))}`,
+      { ids: claimed.map(([id]) => id).join(',') },
     );
     this.emit('claimed', claimed.length);
     const handleable = await this.deadLetterOverdelivered(claimed);
@@ -358,7 +370,8 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     let markHandled!: () => void;
     const handled = new Promise<void>((resolve) => (markHandled = resolve));
     // The next read starts once the handler resolved, while the acknowledgement travels.
-    const work: Promise<void> = this.processBatch(entries, markHandled)
+    const work: Promise<void> = this.telemetry
+      .processBatch(entries, () => this.processBatch(entries, markHandled))
       .catch((error: unknown) => {
         // The unacknowledged entries are pending with this member: read them again later.
         this.scheduleRetry();
@@ -409,10 +422,11 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
       const fate = deadLetter(entry)
         ? `moving entry ${entry.id} to ${this.stream}.dead`
         : `acknowledging entry ${entry.id}`;
-      this.logger.warn(`${this.label}: ${fate} without handling it: ${entry.reason}`);
+      this.logger.warn(`${this.label}: ${fate} without handling it: ${entry.reason}`, { ids: entry.id });
     }
     const acked = rejected.filter((entry) => !deadLetter(entry));
     if (acked.length > 0) await this.groupReader.ack(acked.map(({ id }) => id));
+    this.telemetry.rejected(rejected.length);
     this.emit('rejected', rejected);
     const invalid = rejected.filter(deadLetter);
     if (invalid.length === 0) return;
@@ -468,21 +482,25 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     const left = isolation.poisoned.length - deadLettered.length + isolation.unfinished.length;
     const retryInMs = left > 0 && !this.isStopping ? this.scheduleRetry() : undefined;
     const lone = isolation.poisoned.map((p) => p.entry.id);
-    this.handlerFailures.failed(error, (attempt, reason) => {
-      const parts = [
-        `handler failed on ${messages.length} message${messages.length === 1 ? '' : 's'} ${idRange(messages)} ` +
-          `(attempt ${attempt}${deliveries ? `, delivery ${deliveries}` : ''}): ${reason}`,
-        `${lone.length} fail${lone.length === 1 ? 's' : ''} on ${lone.length === 1 ? 'its' : 'their'} own` +
-          (lone.length > 0 ? ` (${idList(lone)})` : '') +
-          `, found in ${isolation.calls} more handler calls`,
-      ];
-      if (deadLettered.length > 0) parts.push(`${deadLettered.length} moved to ${this.stream}.dead`);
-      if (isolation.stoppedBecause === 'aborted') parts.push('isolation interrupted by stop()');
-      if (left > 0) {
-        parts.push(`${left} left pending` + (retryInMs === undefined ? '' : `, retried in ${retryInMs} ms`));
-      }
-      return parts.join('; ');
-    });
+    this.handlerFailures.failed(
+      error,
+      (attempt, reason) => {
+        const parts = [
+          `handler failed on ${messages.length} message${messages.length === 1 ? '' : 's'} ${idRange(messages)} ` +
+            `(attempt ${attempt}${deliveries ? `, delivery ${deliveries}` : ''}): ${reason}`,
+          `${lone.length} fail${lone.length === 1 ? 's' : ''} on ${lone.length === 1 ? 'its' : 'their'} own` +
+            (lone.length > 0 ? ` (${idList(lone)})` : '') +
+            `, found in ${isolation.calls} more handler calls`,
+        ];
+        if (deadLettered.length > 0) parts.push(`${deadLettered.length} moved to ${this.stream}.dead`);
+        if (isolation.stoppedBecause === 'aborted') parts.push('isolation interrupted by stop()');
+        if (left > 0) {
+          parts.push(`${left} left pending` + (retryInMs === undefined ? '' : `, retried in ${retryInMs} ms`));
+        }
+        return parts.join('; ');
+      },
+      { ids: idRange(messages) },
+    );
     this.emit('failed', asError(error), retryInMs ?? 0);
     if (deadLettered.length > 0) this.emit('deadLettered', deadLettered);
   }
@@ -542,10 +560,12 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
         written.push({ id, deadLetterId: result.deadLetterId, deliveries, error: deadLetterErrorMessage(error) });
       }
     }
+    this.telemetry.deadLettered(written.length);
     if (written.length > 0) {
       this.logger.warn(
         `${this.label}: moved ${written.length} entr${written.length === 1 ? 'y' : 'ies'} ${why} to ${this.stream}.dead: ` +
           written.map((entry) => `${entry.id} (${entry.error})`).join(', '),
+        { ids: written.map((entry) => entry.id).join(',') },
       );
     }
     return written;
@@ -562,10 +582,11 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   private callHandler(messages: RedstreamMessage<TPayload>[]): Promise<unknown> {
     const result = Promise.resolve().then(() => this.handler(messages));
     const timeoutMs = this.settings.handlerTimeoutMs;
-    if (timeoutMs === undefined) return result;
-    return withTimeout(result, timeoutMs, () => {
+    if (timeoutMs === undefined) return this.telemetry.handlerCall(messages, result);
+    const bounded = withTimeout(result, timeoutMs, () => {
       throw new RedstreamHandlerTimeoutError(`handler did not settle within ${timeoutMs} ms`);
     });
+    return this.telemetry.handlerCall(messages, bounded);
   }
 
   private async finishStop(): Promise<void> {

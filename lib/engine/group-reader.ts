@@ -210,6 +210,7 @@ export class GroupReader {
     this.logger.warn(
       `${this.label}: ${ids.length} ${how} entr${ids.length === 1 ? 'y was' : 'ies were'} deleted from the stream ` +
         `before being handled (XDEL or trimming); acknowledged without handling: ${shown}`,
+      { ids: ids.join(',') },
     );
   }
 }

@@ -55,7 +55,8 @@ export class PipelineWriter {
   /**
    * Sends XADDs of `encodedPayloads` to `streamKey`, then the `trailing` commands (which must
    * touch the same slot on a Cluster); resolves with all replies in that order. `method` and
-   * `stream` name the call in a timeout error.
+   * `stream` name the call in a timeout error. `extraFields` (field, value, ...) follow
+   * `payload` in every entry: the trace context, when a span is sampled.
    */
   write(
     streamKey: string,
@@ -63,6 +64,7 @@ export class PipelineWriter {
     trailing: readonly PipelineCommand[],
     method: string,
     stream: string,
+    extraFields?: readonly string[],
   ): Promise<unknown[]> {
     if (encodedPayloads.length + trailing.length === 0) return Promise.resolve([]);
     return new Promise<unknown[]>((resolve, reject) => {
@@ -75,6 +77,7 @@ export class PipelineWriter {
         stream,
         resolve,
         reject,
+        extraFields,
       );
       const lane = this.laneFor(streamKey);
       lane.unsent.push(request);

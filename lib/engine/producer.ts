@@ -4,13 +4,16 @@ import { positiveInteger, positiveMs } from './option-validation';
 import { encodePayloads } from './payload-encoder';
 import { PipelineWriter } from './pipeline-writer';
 import type { RedstreamContext } from './redstream-context';
-import { validateStreamName } from './redstream-keys';
+import { delayStreamName, validateStreamName } from './redstream-keys';
 import { StreamDefinition, StreamPayload, StreamRef, streamNameOf, validatePayloads } from './stream-definition';
+import { NO_TELEMETRY, RedstreamTelemetry } from './telemetry/redstream-telemetry';
 import type { PipelineCommand } from './write-request';
 
 interface StreamKeys {
   stream: string;
   delay: string;
+  /** `<stream>.delay`, the destination of delay messages in metrics and spans. */
+  delayName: string;
 }
 
 /** One payload of a definition's type, or an array of them. */
@@ -43,6 +46,7 @@ export class Producer {
   private readonly deleteDelayMessagesOnQueue: boolean;
   private readonly wait?: { replicas: number; timeoutMs: number };
   private readonly keyCache = new Map<string, StreamKeys>();
+  private readonly telemetry: RedstreamTelemetry;
 
   constructor(
     private readonly context: RedstreamContext,
@@ -56,6 +60,7 @@ export class Producer {
       positiveMs(options.wait.timeoutMs, 'Producer: wait.timeoutMs');
       this.wait = { ...options.wait };
     }
+    this.telemetry = context.telemetry ?? NO_TELEMETRY;
     // Last: the options are valid before a connection is created for them.
     this.writer = new PipelineWriter(context.connections.producerClient(), this.sliceSize, commandTimeoutMs);
   }
@@ -165,22 +170,38 @@ export class Producer {
     deletedDelayIds: readonly string[] | undefined,
   ): Promise<string[]> {
     if (!deletedDelayIds || deletedDelayIds.length === 0) {
-      return this.writer.write(keys.stream, encoded, NO_COMMANDS, 'queue', stream) as Promise<string[]>;
+      return this.telemetry.send(
+        stream,
+        encoded.length,
+        (traceFields) =>
+          this.writer.write(keys.stream, encoded, NO_COMMANDS, 'queue', stream, traceFields) as Promise<string[]>,
+      );
     }
     const deletes: PipelineCommand[] = [];
     for (let i = 0; i < deletedDelayIds.length; i += this.sliceSize) {
       deletes.push(['xdel', keys.delay, ...deletedDelayIds.slice(i, i + this.sliceSize)]);
     }
-    return this.writer
-      .write(keys.stream, encoded, deletes, 'queue', stream)
-      .then((replies) => replies.slice(0, encoded.length) as string[]);
+    return this.telemetry.send(stream, encoded.length, (traceFields) =>
+      this.writer
+        .write(keys.stream, encoded, deletes, 'queue', stream, traceFields)
+        .then((replies) => replies.slice(0, encoded.length) as string[]),
+    );
   }
 
   private async writeDelay(stream: string, keys: StreamKeys, encoded: readonly string[]): Promise<string[]> {
     const wait = this.wait;
-    if (!wait) return this.writer.write(keys.delay, encoded, NO_COMMANDS, 'delay', stream) as Promise<string[]>;
+    if (!wait) {
+      return this.telemetry.send(
+        keys.delayName,
+        encoded.length,
+        (traceFields) =>
+          this.writer.write(keys.delay, encoded, NO_COMMANDS, 'delay', stream, traceFields) as Promise<string[]>,
+      );
+    }
     const waitCommand: PipelineCommand = ['wait', String(wait.replicas), String(wait.timeoutMs)];
-    const replies = await this.writer.write(keys.delay, encoded, [waitCommand], 'delay', stream);
+    const replies = await this.telemetry.send(keys.delayName, encoded.length, (traceFields) =>
+      this.writer.write(keys.delay, encoded, [waitCommand], 'delay', stream, traceFields),
+    );
     const acknowledged = Number(replies.pop());
     if (acknowledged < wait.replicas) {
       throw new RedstreamReplicationError(wait.replicas, acknowledged, wait.timeoutMs);
@@ -201,7 +222,11 @@ export class Producer {
     let keys = this.keyCache.get(stream);
     if (!keys) {
       validateStreamName(stream);
-      keys = { stream: this.context.keys.stream(stream), delay: this.context.keys.delayStream(stream) };
+      keys = {
+        stream: this.context.keys.stream(stream),
+        delay: this.context.keys.delayStream(stream),
+        delayName: delayStreamName(stream),
+      };
       this.keyCache.set(stream, keys);
     }
     return keys;

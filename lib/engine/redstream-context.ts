@@ -1,9 +1,11 @@
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import { RedstreamConfigError } from './errors';
 import type { LockExpiryWatch } from './lock-expiry-watch';
+import type { ShardGroups } from './shard-group-membership';
 import { RedisConnectionFactory } from './redis-connection';
 import { RedstreamKeys } from './redstream-keys';
 import type { SharedBlockingReads } from './shared-blocking-reads';
+import type { RedstreamTelemetry } from './telemetry/redstream-telemetry';
 
 /** What every engine component shares: the key layout, the connections and the logger. */
 export interface RedstreamContext {
@@ -14,6 +16,10 @@ export interface RedstreamContext {
   readonly lockExpiry?: LockExpiryWatch;
   /** The workers' shared blocking connections; absent, every worker blocks on its own. */
   readonly sharedReads?: SharedBlockingReads;
+  /** Metrics and spans (OpenTelemetry); none recorded when absent. */
+  readonly telemetry?: RedstreamTelemetry;
+  /** The shard groups of this instance; absent, shard groups are not balanced. */
+  readonly shardGroups?: ShardGroups;
 }
 
 /** Prefixes every line with `[redstream]` and writes to the console. */

@@ -91,6 +91,11 @@ export function validateGroupName(name: unknown): string {
   return validateName('Group name', name, NAME);
 }
 
+/** Throws RedstreamConfigError unless `name` can name a shard group (':' allowed: `<base>:<consumer>`). */
+export function validateShardGroupName(name: unknown): string {
+  return validateName('Shard group', name, NAMESPACE);
+}
+
 /** Throws RedstreamConfigError unless `name` can be a member (Redis consumer) of a group. */
 export function validateMemberName(name: unknown): string {
   return validateName('Member name', name, NAME);
@@ -129,7 +134,8 @@ export function validateNamespace(namespace: unknown): string | undefined {
  *
  * `<base>` is `redstream`, or `<namespace>:redstream`. One addition of ours, which the gem
  * ignores: `<base>:consumers:<stream>`, the set of consumer names that ever ran on a stream,
- * read by the trimmer.
+ * read by the trimmer; and `<base>:shard-group:<group>:instances`, the heartbeats of the
+ * instances balancing a shard group's locks.
  *
  * Every key of one stream contains the stream name, so a hash-tagged name (`{products}`)
  * puts all of them in one Redis Cluster slot.
@@ -170,6 +176,11 @@ export class RedstreamKeys {
 
   consumerRegistry(stream: string): string {
     return `${this.base}:consumers:${stream}`;
+  }
+
+  /** `<base>:shard-group:<group>:instances` (ours): the live instances of a shard group, scored by expiry. */
+  shardGroupInstances(group: string): string {
+    return `${this.base}:shard-group:${group}:instances`;
   }
 }
 

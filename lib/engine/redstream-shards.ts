@@ -64,17 +64,33 @@ export class RedstreamShards {
     return this.streams[this.shardOf(id)];
   }
 
-  /** A consumer per shard stream, all with the same name and options. Call `start()` on each. */
+  /**
+   * A consumer per shard stream, all with the same name and options. Call `start()` on each.
+   * They form the shard group `<base>:<name>` (unless `shardGroup` says otherwise, or `false`):
+   * the instances running them spread the shards' locks evenly.
+   */
   consumers<TPayload extends object = RedstreamPayload>(
     redstream: Redstream,
     options: Omit<ConsumerOptions<TPayload>, 'stream'>,
   ): Consumer<TPayload>[] {
-    return this.streams.map((stream) => redstream.consumer<TPayload>({ ...options, stream }));
+    const shardGroup = this.consumerGroup(options.name, options.shardGroup);
+    return this.streams.map((stream) => redstream.consumer<TPayload>({ ...options, shardGroup, stream }));
   }
 
-  /** A delayer per shard stream. Call `start()` on each. */
+  /** A delayer per shard stream, in the shard group `<base>:delayer` (see `consumers`). Call `start()` on each. */
   delayers(redstream: Redstream, options: Omit<DelayerOptions, 'stream'>): Delayer[] {
-    return this.streams.map((stream) => redstream.delayer({ ...options, stream }));
+    const shardGroup = this.delayerGroup(options.shardGroup);
+    return this.streams.map((stream) => redstream.delayer({ ...options, shardGroup, stream }));
+  }
+
+  /** The shard group of the consumers named `name`: `<base>:<name>`, or the one given (`false`: none). */
+  consumerGroup(name: string, given?: string | false): string | false {
+    return given ?? `${this.base}:${name}`;
+  }
+
+  /** The shard group of the delayers: `<base>:delayer`, or the one given (`false`: none). */
+  delayerGroup(given?: string | false): string | false {
+    return given ?? `${this.base}:delayer`;
   }
 
   /** A trimmer per shard stream. Call `start()` on each. */

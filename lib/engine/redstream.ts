@@ -14,6 +14,7 @@ import type { BlockingReadsMode, LockExpiryEvents, RedstreamOptions } from './in
 import type { TrimmerOptions } from './interfaces/trimmer-options.interface';
 import { Producer } from './producer';
 import { RedisConnectionFactory, RedisClient } from './redis-connection';
+import { ShardGroups } from './shard-group-membership';
 import { consoleLogger, RedstreamContext, resolveLogger } from './redstream-context';
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import { RedstreamKeys, validateConsumerName, validateStreamName } from './redstream-keys';
@@ -24,6 +25,7 @@ import { oneOf } from './option-validation';
 import { BLOCKING_READS_MODES, SharedBlockingReads } from './shared-blocking-reads';
 import { StatusCollector } from './redstream-status';
 import { StreamLagReader } from './stream-lag';
+import { RedstreamTelemetry } from './telemetry/redstream-telemetry';
 import { Trimmer } from './trimmer';
 import { withTimeout } from './with-timeout';
 
@@ -46,6 +48,9 @@ export class Redstream implements RedstreamContext {
   readonly logger: RedstreamLogger;
   readonly lockExpiry: LockExpiryWatch;
   readonly sharedReads: SharedBlockingReads;
+  /** @internal Metrics and spans through `@opentelemetry/api`, when installed (README "Operations"). */
+  readonly telemetry: RedstreamTelemetry;
+  readonly shardGroups: ShardGroups;
   private closing?: Promise<void>;
   /** Workers created here, stopped by `close()` before their connections go. */
   private readonly workers = new Set<{ retire(): Promise<void> }>();
@@ -66,6 +71,8 @@ export class Redstream implements RedstreamContext {
       this.logger,
       oneOf<BlockingReadsMode>(options.blockingReads, 'Redstream: blockingReads', BLOCKING_READS_MODES, 'shared'),
     );
+    this.telemetry = new RedstreamTelemetry(() => this.lagReader());
+    this.shardGroups = new ShardGroups(this.connections, this.keys, this.logger);
   }
 
   /** The shared connection for ordinary commands. */
@@ -210,6 +217,8 @@ export class Redstream implements RedstreamContext {
       await withTimeout(stopped, drainTimeoutMs, () => undefined);
       this.lockExpiry.close();
       this.sharedReads.close();
+      this.telemetry.close();
+      this.shardGroups.close();
       await this.connections.close();
     })();
     return this.closing;

@@ -2,8 +2,11 @@ import { performance } from 'node:perf_hooks';
 import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
 import { BatchSizeLimiter } from './batch-size-limiter';
 import { RedstreamLockLostError, RedstreamOffsetError } from './errors';
-import type { ReadingWorkerOptions } from './interfaces/worker-options.interface';
-import { createStreamLock, singleOwnerSetup } from './leases/single-owner-lease';
+import type { RedstreamLogFields } from './interfaces/redstream-logger.interface';
+import type { ReadingWorkerOptions, ShardGroupOption } from './interfaces/worker-options.interface';
+import { BalancedShardLease } from './leases/balanced-shard-lease';
+import { createStreamLock, singleOwnerSetup, SingleOwnerLease } from './leases/single-owner-lease';
+import { validateShardGroupName } from './redstream-keys';
 import type { RawStreamEntry } from './message-parser';
 import type { RedisClient } from './redis-connection';
 import { RedstreamContext, resolveLogger } from './redstream-context';
@@ -73,14 +76,31 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     /** The consumer name (`delayer` for the Delayer). */
     readonly name: string,
     lockName: string,
-    options: ReadingWorkerOptions,
+    options: ReadingWorkerOptions & ShardGroupOption,
     label: string,
+    /** The worker's context on each of its log lines. */
+    logFields?: RedstreamLogFields,
   ) {
     const resolved = resolveWorkerOptions(options, label);
     const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
     const client = context.connections.client();
     const lock = createStreamLock(context, lockName, resolved);
-    super(singleOwnerSetup(context, label, logger, lock, resolved));
+    const setup = singleOwnerSetup(context, label, logger, lock, resolved, logFields);
+    const group = options.shardGroup === undefined || options.shardGroup === false ? undefined : options.shardGroup;
+    if (group !== undefined && context.shardGroups) {
+      const membership = context.shardGroups.membership({
+        group: validateShardGroupName(group),
+        timing: {
+          ttlMs: resolved.lockTtlMs,
+          periodMs: Math.min(resolved.standbyPollMs, resolved.lockRefreshMs),
+          balanceDelayMs: resolved.shardBalanceDelayMs,
+        },
+      });
+      const single = setup.lease;
+      setup.lease = (reader) =>
+        new BalancedShardLease(single(reader) as SingleOwnerLease, membership, resolved.standbyPollMs);
+    }
+    super(setup);
     this.options = resolved;
     this.client = client;
     this.lock = lock;
@@ -91,6 +111,17 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
       () => readStreamPosition(this.client, this.streamKey),
       (range, firstLeft) => this.reportSkipped(range, firstLeft),
     );
+  }
+
+  /**
+   * Who holds this worker's lock in Redis now: `'self'`, `'other'` (another instance, alive
+   * within the lock's ttl: this one is its hot standby) or `'none'` (free, or expired). One
+   * GET, for health checks; the loop itself never asks.
+   */
+  async lockHolder(): Promise<'self' | 'other' | 'none'> {
+    const owner = await this.client.get(this.lock.key);
+    if (owner === null) return 'none';
+    return owner === this.lock.ownerId ? 'self' : 'other';
   }
 
   /** The offset this instance works from (meaningful while active). */
@@ -195,6 +226,7 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
       `${this.label}: entries after the committed offset ${range.from} and before ${range.to} were deleted ` +
         `by someone else (XTRIM, XDEL) before they were read: ${range.estimatedCount} entries skipped, never handled ` +
         `(the first entry left is ${firstLeft ?? 'none: the stream is empty'})`,
+      { ids: `${range.from}..${range.to}` },
     );
     this.emit('skipped', [range]);
   }
@@ -205,13 +237,39 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
   }
 
   protected override async step(): Promise<void> {
-    const entries = await this.nextBatch();
+    const entries = await this.unlessHandingOver(this.nextBatch());
     if (this.isStopping || entries === null || entries.length === 0) return;
     // Used only once this batch is committed; discarded (interrupted) if it is not.
     if (this.readsAheadOnArrival) this.prefetchAfter(entries[entries.length - 1][0]);
     if (this.reportsForeignDeletions) await this.deletions.beforeBatch(this.offset, entries[0][0]);
     await this.processBatch(entries);
     if (this.offset === entries[entries.length - 1][0]) this.deletions.afterBatch(entries.length);
+  }
+
+  /**
+   * The read, or null as soon as the lease asks to be handed over while the read still waits
+   * for entries (an idle stream): the read is then dropped like an unused read ahead.
+   */
+  private async unlessHandingOver(read: Promise<RawStreamEntry[] | null>): Promise<RawStreamEntry[] | null> {
+    if (!this.lease.onHandOverRequested) return read;
+    let unsubscribe: () => void = () => undefined;
+    const requested = new Promise<undefined>((resolve) => {
+      unsubscribe = this.lease.onHandOverRequested?.(() => resolve(undefined)) ?? unsubscribe;
+    });
+    let outcome: { entries: RawStreamEntry[] | null } | undefined;
+    try {
+      outcome = await Promise.race([read.then((entries) => ({ entries })), requested]);
+    } finally {
+      unsubscribe();
+    }
+    if (outcome) return outcome.entries;
+    const dropped: ReadAhead = { offset: this.offset, read, settled: false };
+    read.then(
+      () => (dropped.settled = true),
+      () => (dropped.settled = true),
+    );
+    this.prefetched = dropped;
+    return null;
   }
 
   /** Drops an unused read ahead; one still blocking would hold up the reader's connection. */

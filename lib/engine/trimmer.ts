@@ -12,6 +12,7 @@ import { scripts } from './scripts';
 import { countRange } from './stream-count';
 import type { StreamLock } from './stream-lock';
 import { resolveWorkerOptions } from './worker-defaults';
+import { NO_TELEMETRY, WorkerTelemetry } from './telemetry/redstream-telemetry';
 
 /** Events of a Trimmer's loop (`start()`), for observability and tests. */
 export interface TrimmerEvents extends BackgroundWorkerEvents {
@@ -44,6 +45,7 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
   private readonly lock: StreamLock;
   private readonly consumerNames: string[];
   private readonly groupNames: string[];
+  private readonly telemetry: WorkerTelemetry;
 
   constructor(
     private readonly context: RedstreamContext,
@@ -58,13 +60,14 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
     const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
     const client = context.connections.client();
     const lock = createStreamLock(context, trimmerLockName(stream), resolved);
-    super(singleOwnerSetup(context, label, logger, lock, resolved));
+    super(singleOwnerSetup(context, label, logger, lock, resolved, { worker: 'trimmer', stream }));
     this.stream = stream;
     this.intervalMs = intervalMs;
     this.consumerNames = consumerNames;
     this.groupNames = [...new Set(groupNames)].sort();
     this.client = client;
     this.lock = lock;
+    this.telemetry = (context.telemetry ?? NO_TELEMETRY).worker('trimmer', stream, '', this);
   }
 
   /** The registered consumer names plus the configured ones, sorted. */
@@ -75,6 +78,12 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
 
   /** Trims once if this instance gets the lock. */
   async trimOnce(): Promise<TrimResult> {
+    const result = await this.trimOnceUntracked();
+    this.telemetry.trimmed(result.trimmed);
+    return result;
+  }
+
+  private async trimOnceUntracked(): Promise<TrimResult> {
     const registry = this.context.keys.consumerRegistry(this.stream);
     for (let attempt = 1; ; attempt++) {
       const consumers = await this.consumers();

@@ -13,6 +13,7 @@ export const WORKER_DEFAULTS = {
   blockMs: 5_000,
   readGraceMs: 5_000,
   stalledAfterMs: 60_000,
+  shardBalanceDelayMs: 5_000,
 } as const;
 
 export type ResolvedWorkerOptions = { -readonly [K in keyof typeof WORKER_DEFAULTS]: number };

@@ -30,6 +30,8 @@ export class WriteRequest {
     readonly stream: string,
     readonly resolve: (replies: unknown[]) => void,
     readonly reject: (error: Error) => void,
+    /** Fields after `payload` in every entry (field, value, ...): the trace context, or none. */
+    readonly extraFields?: readonly string[],
   ) {
     this.size = encodedPayloads.length + trailing.length;
     this.replies = new Array<unknown>(this.size);
@@ -38,7 +40,11 @@ export class WriteRequest {
 
   addCommand(pipeline: Pipeline, index: number): void {
     if (index < this.encodedPayloads.length) {
-      pipeline.xadd(this.streamKey, '*', 'payload', this.encodedPayloads[index]);
+      if (this.extraFields) {
+        pipeline.xadd(this.streamKey, '*', 'payload', this.encodedPayloads[index], ...this.extraFields);
+      } else {
+        pipeline.xadd(this.streamKey, '*', 'payload', this.encodedPayloads[index]);
+      }
     } else {
       const [name, ...args] = this.trailing[index - this.encodedPayloads.length];
       pipeline.call(name, ...args);

@@ -32,6 +32,7 @@ export interface HandlerOwnSettings extends Pick<
   handlerTimeoutMs?: number;
   delay?: Duration;
   deadLetter?: RedstreamConsumerOptions['deadLetter'];
+  shardGroup?: string | false;
 }
 
 type WorkerSettingKey = keyof typeof WORKER_DEFAULTS;
@@ -106,7 +107,7 @@ export const CONSUMER_KIND: RedstreamHandlerKind<RedstreamConsumerOptions<object
   nameOption: 'name',
   reservedNames: [DELAYER_CONSUMER_NAME],
   workerSettings: ALL_WORKER_SETTINGS,
-  ownSettings: ['handlerTimeoutMs', 'deadLetter'],
+  ownSettings: ['handlerTimeoutMs', 'deadLetter', 'shardGroup'],
   requiredSettings: [],
   create: (redstream, { stream, definition, name, settings }, handle) =>
     redstream.consumer({ ...settings, stream: definition ?? stream, name, handler: handle }),
@@ -120,7 +121,7 @@ export const DELAYER_KIND: RedstreamHandlerKind<RedstreamDelayerOptions, Delayer
   nameOption: 'name',
   reservedNames: [],
   workerSettings: ALL_WORKER_SETTINGS,
-  ownSettings: ['delay'],
+  ownSettings: ['delay', 'shardGroup'],
   requiredSettings: ['delay'],
   // The resolver made sure a delay is defined.
   create: (redstream, { stream, settings }, handle) =>

@@ -30,7 +30,9 @@ export interface RedstreamShardDelayerOptions<T> extends Omit<RedstreamDelayerOp
 /**
  * One `@RedstreamConsumer` per shard stream, all calling one method of one provider: add the
  * returned providers to a module. `RedstreamModule` then runs a consumer per shard (one
- * active instance per shard across processes) and a trimmer per shard stream.
+ * active instance per shard across processes, the shards spread evenly over the instances:
+ * the shard group `<base>:<name>`, `shardGroup: false` to turn balancing off) and a trimmer
+ * per shard stream.
  *
  * @example
  * ```ts
@@ -49,6 +51,7 @@ export function redstreamShardConsumers<T>(
   options: RedstreamShardConsumerOptions<T>,
 ): FactoryProvider[] {
   const { handler, method, ...consumerOptions } = options;
+  const shardGroup = shards.consumerGroup(consumerOptions.name, consumerOptions.shardGroup);
   return shards.streams.map((stream) => ({
     provide: `RedstreamShardConsumer:${stream}:${consumerOptions.name}`,
     inject: [handler],
@@ -57,7 +60,7 @@ export function redstreamShardConsumers<T>(
         `${tokenName(handler)}[${stream}]`,
         target,
         method,
-        RedstreamConsumer({ ...consumerOptions, stream }),
+        RedstreamConsumer({ ...consumerOptions, shardGroup, stream }),
       ),
   }));
 }
@@ -68,11 +71,17 @@ export function redstreamShardDelayers<T = never>(
   options: RedstreamShardDelayerOptions<T>,
 ): FactoryProvider[] {
   const { handler, method, ...delayerOptions } = options;
+  const shardGroup = shards.delayerGroup(delayerOptions.shardGroup);
   return shards.streams.map((stream) => ({
     provide: `RedstreamShardDelayer:${stream}`,
     inject: handler ? [handler] : [],
     useFactory: (target?: T) =>
-      shardHandler(`RedstreamShardDelayer[${stream}]`, target, method, RedstreamDelayer({ ...delayerOptions, stream })),
+      shardHandler(
+        `RedstreamShardDelayer[${stream}]`,
+        target,
+        method,
+        RedstreamDelayer({ ...delayerOptions, shardGroup, stream }),
+      ),
   }));
 }
 

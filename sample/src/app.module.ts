@@ -1,8 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { RedstreamModule } from '../../lib';
+import { RedstreamDashboardModule } from '../../lib/dashboard';
 import { RedstreamTypeOrmModule } from '../../lib/typeorm';
+import { MetricsModule } from './metrics/metrics.module';
 import { primaryDatabaseOptions } from './database/primary-database.options';
+import { HealthModule } from './health/health.module';
 import { ProductsModule } from './products/products.module';
 import { PRODUCTS_STREAM } from './products/products.constants';
 import { SAMPLE_CONFIG, SampleConfig } from './sample-config';
@@ -17,6 +20,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        // First: it registers the OpenTelemetry MeterProvider that GET /metrics reads.
+        MetricsModule.register(),
         SampleConfigModule.register(config),
         TypeOrmModule.forRootAsync({ inject: [SAMPLE_CONFIG], useFactory: primaryDatabaseOptions }),
         // forRootAsync, as an app that reads its settings from a ConfigService would do it.
@@ -37,8 +42,12 @@ export class AppModule {
         // Attaches the RedstreamSubscriber to TypeORM's DataSource: every save() and remove()
         // of the @RedstreamEntity Product writes its messages with RedstreamModule's Producer.
         RedstreamTypeOrmModule.forRoot(),
+        // The streams at a glance on http://localhost:3000/redstream, read-only: an application
+        // that allows replay and rewind there passes readOnly: false and a guard of its own.
+        RedstreamDashboardModule.forRoot({ path: '/redstream' }),
         ProductsModule,
         SearchModule,
+        HealthModule,
       ],
       controllers: [StatusController],
     };

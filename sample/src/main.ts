@@ -36,11 +36,15 @@ function printWelcome(config: SampleConfig, url: string): void {
     `  curl -s -X PATCH ${base}/products/1 ${json} -d '{"price":99}'`,
     `  curl -s -X POST ${base}/products/bulk-update ${json} -d '{"ids":[1],"set":{"featured":true}}'`,
     `  curl -s -X DELETE ${base}/products/1`,
+    `  curl -s ${base}/health`,
     '',
     `Healing demo: a write whose immediate message is skipped, as if the process died after COMMIT:`,
     `  curl -s -X POST '${base}/products?simulateCrash=true' ${json} -d '{"name":"Walnut desk","price":480}'`,
     `  curl -s '${base}/search?q=walnut'   # empty now, found after ${config.delayMs / 1000} s`,
     `  curl -s ${base}/status`,
+    `  curl -s ${base}/metrics   # Prometheus text: produced, handled, lag, delay backlog`,
+    '',
+    `Dashboard (read-only): ${base}/redstream`,
   ];
   console.log(`\n${lines.join('\n')}\n`);
 }

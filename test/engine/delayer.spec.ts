@@ -100,6 +100,22 @@ describe('Delayer', () => {
     expect(await queuedPayloads()).toEqual(raw);
   });
 
+  it('keeps the trace context (traceparent, tracestate) when it re-queues, and no other field', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    await admin.xadd(delayKey(), '*', 'payload', '{"id":1}', 'traceparent', traceparent, 'other', 'x');
+    await admin.xadd(delayKey(), '*', 'payload', '{"id":2}', 'tracestate', 'k=v', 'traceparent', traceparent);
+    await admin.xadd(delayKey(), '*', 'payload', '{"id":3}', 'tracestate', 'k=v');
+    delayer({}).start();
+    await waitFor(async () => (await admin.xlen(streamKey())) === 3);
+    const entries = await admin.xrange(streamKey(), '-', '+');
+    expect(entries.map(([, fields]) => fields)).toEqual([
+      ['payload', '{"id":1}', 'traceparent', traceparent],
+      ['payload', '{"id":2}', 'traceparent', traceparent, 'tracestate', 'k=v'],
+      // A tracestate means nothing without its traceparent.
+      ['payload', '{"id":3}'],
+    ]);
+  });
+
   it('keeps messages that are not due yet', async () => {
     const worker = delayer({ delay: 60_000 });
     worker.start();

@@ -83,6 +83,7 @@ describe('failure logging', () => {
           level: 'error',
           message: 'Worker w: step failed (attempt 1): a non-Error was thrown: just a string',
           params: [],
+          fields: { attempt: 1 },
         },
       ]);
     });

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { Redstream, RedstreamConnectionError } from '../../lib/engine';
+import { Redstream, RedstreamConnectionError, redstreamShards } from '../../lib/engine';
 import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
 import { documentedAclRule } from '../support/documented-acl-rule';
 import { RecordingLogger } from '../support/recording-logger';
@@ -90,6 +90,20 @@ describe('least privilege', () => {
 
     expect(await aclDenials(admin, user)).toEqual([]);
     expect(logger.matching('error', /NOPERM/)).toEqual([]);
+  });
+
+  it('balances shard consumers (heartbeat, leave) under the documented ACL user', async () => {
+    const shards = redstreamShards('orders', 2);
+    const consumers = shards.consumers(redstream, { name: 'sync', handler: () => undefined, standbyPollMs: 100 });
+    consumers.forEach((consumer) => consumer.start());
+    await waitFor(() => consumers.every((consumer) => consumer.isActive));
+    const key = `${namespace}:redstream:shard-group:orders:sync:instances`;
+    await waitFor(async () => (await admin.zcard(key)) === 1);
+    await Promise.all(consumers.map((consumer) => consumer.stop()));
+    expect(await admin.zcard(key)).toBe(0);
+
+    expect(await aclDenials(admin, user)).toEqual([]);
+    expect(logger.matching('warn', /heartbeat failed/)).toEqual([]);
   });
 
   it('runs group consumers, dead letters and group trimming under the documented ACL user', async () => {

@@ -5,8 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import initSqlJs from 'sql.js';
 import request from 'supertest';
+import type { RedstreamDashboardStatus } from '../../lib/dashboard';
 import { redstreamTesting } from '../../lib/testing';
 import { AppModule } from '../../sample/src/app.module';
+import type { HealthCheckResult } from '@nestjs/terminus';
+import { RedstreamRegistry } from '../../lib';
 import type { Product } from '../../sample/src/products/product.entity';
 import { INDEXER_CONSUMER, PRODUCTS_STREAM } from '../../sample/src/products/products.constants';
 import { ProductsService } from '../../sample/src/products/products.service';
@@ -176,6 +179,51 @@ describe('sample app', () => {
     expect(status.delayer.requeued).toBeGreaterThanOrEqual(3);
     expect(status.stream.indexerOffset).toMatch(/^\d+-\d+$/);
     expect(status.stream.delayLength).toBe(0);
+
+    // The read-only dashboard at /redstream shows the same stream, and refuses actions.
+    const dashboard = (await http.get('/redstream/api/status').expect(200)).body as RedstreamDashboardStatus;
+    expect(dashboard.readOnly).toBe(true);
+    expect(dashboard.streams).toEqual([
+      expect.objectContaining({
+        stream: PRODUCTS_STREAM,
+        delayBacklog: expect.objectContaining({ entries: 0 }),
+        consumers: expect.arrayContaining([
+          expect.objectContaining({ name: INDEXER_CONSUMER, offset: status.stream.indexerOffset, active: true }),
+        ]),
+      }),
+    ]);
+    expect((await http.get('/redstream').expect(200)).text).toContain('/redstream/dashboard.js');
+    await http
+      .post('/redstream/api/rewind')
+      .send({ stream: PRODUCTS_STREAM, consumer: INDEXER_CONSUMER, to: 'start' })
+      .expect(403);
+  });
+
+  it('answers GET /health: 200 while the handlers work, 503 naming one that stopped', async () => {
+    const app = await startApp(sampleConfig());
+    const http = request(app.getHttpServer());
+    // Up once the indexer and the delayer have taken their locks.
+    const healthy = await waitFor(async () => {
+      const response = await http.get('/health');
+      return response.status === 200 ? (response.body as HealthCheckResult) : undefined;
+    });
+    expect(healthy).toMatchObject({
+      status: 'ok',
+      details: { redstream: { status: 'up', redis: { reachable: true } } },
+    });
+    expect(healthy.details.redstream).toMatchObject({ handlers: { total: 2, active: 2 }, failing: [] });
+
+    await app.get(RedstreamRegistry).stop(PRODUCTS_STREAM, INDEXER_CONSUMER);
+    const unhealthy = (await http.get('/health').expect(503)).body as HealthCheckResult;
+    expect(unhealthy.status).toBe('error');
+    expect(unhealthy.details.redstream.failing).toEqual([
+      {
+        kind: 'consumer',
+        stream: PRODUCTS_STREAM,
+        name: INDEXER_CONSUMER,
+        reasons: [expect.stringMatching(/^not running/)],
+      },
+    ]);
   });
 
   it('keeps both databases in files across a restart, and a write that crashed heals after it', async () => {
@@ -221,6 +269,40 @@ describe('sample app', () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('sample app GET /metrics', () => {
+  it('exports the redstream metrics as Prometheus text', async () => {
+    const app = await startApp(sampleConfig());
+    const chair = await create(app, { name: 'Metrics chair', description: 'Counted', price: 10 });
+    await waitFor(async () => (await search(app, 'q=metrics'))[0]?.id === chair.id);
+
+    const response = await request(app.getHttpServer()).get('/metrics').expect(200);
+    expect(response.headers['content-type']).toMatch(/^text\/plain/);
+    const text = response.text;
+    const line = (pattern: RegExp): string | undefined => text.split('\n').find((row) => pattern.test(row));
+    // Produced: the immediate message and the delay message (the TypeORM subscriber writes both).
+    expect(
+      line(/^messaging_client_sent_messages_total\{.*messaging_destination_name="products".* [1-9]/),
+    ).toBeDefined();
+    expect(
+      line(/^messaging_client_sent_messages_total\{.*messaging_destination_name="products.delay".* [1-9]/),
+    ).toBeDefined();
+    // Handled by the indexer, timed, and its instance active.
+    const consumed = line(/^messaging_client_consumed_messages_total\{.*messaging_consumer_group_name="indexer"/);
+    expect(consumed).toMatch(/messaging_destination_name="products"/);
+    expect(consumed).toMatch(/ [1-9]\d*$/);
+    expect(line(/^messaging_process_duration_count\{.*messaging_consumer_group_name="indexer".* [1-9]/)).toBeDefined();
+    expect(line(/^redstream_process_latency_bucket\{/)).toBeDefined();
+    expect(
+      line(
+        /^redstream_worker_active\{.*messaging_consumer_group_name="indexer".*redstream_worker_kind="consumer".* 1$/,
+      ),
+    ).toBeDefined();
+    expect(line(/^redstream_worker_active\{.*redstream_worker_kind="delayer".* 1$/)).toBeDefined();
+    expect(line(/^redstream_delay_backlog\{.*messaging_destination_name="products".* [1-9]/)).toBeDefined();
+    expect(line(/^redstream_consumer_lag\{.*messaging_consumer_group_name="indexer"/)).toBeDefined();
   });
 });
 

@@ -16,3 +16,14 @@ export function documentedAclRule(user: string, password: string, namespace: str
     .split(/\s+/)
     .slice(3);
 }
+
+/**
+ * The extra `ACL SETUSER` rules test/reliability/ACL.md documents for Redis Cluster (the line
+ * starting with `ACL SETUSER <user> +cluster`), everything after `ACL SETUSER <user>`.
+ */
+export function documentedClusterAclAdditions(): string[] {
+  const doc = readFileSync(join(__dirname, '..', 'reliability', 'ACL.md'), 'utf8');
+  const line = doc.split('\n').find((candidate) => candidate.startsWith('ACL SETUSER <user> +cluster'));
+  if (!line) throw new Error('ACL.md has no line starting with "ACL SETUSER <user> +cluster"');
+  return line.split(/\s+/).slice(3);
+}

@@ -7,7 +7,8 @@ export interface WorkerChildConfig {
   redisUrl: string;
   namespace: string;
   /** `group`: `instances` GroupConsumers of `group` in the child. */
-  role: 'consumer' | 'delayer' | 'group';
+  /** `shards`: a consumer per shard of `redstreamShards(stream, shards)`, balanced (see shard-handler.ts). */
+  role: 'consumer' | 'delayer' | 'group' | 'shards';
   stream: string;
   /** Consumer name (role consumer). */
   name?: string;
@@ -18,6 +19,10 @@ export interface WorkerChildConfig {
   claimIdleMs?: number;
   claimIntervalMs?: number;
   backoffMaxMs?: number;
+  /** Shard count (role shards). */
+  shards?: number;
+  /** Key prefix of the recording shard handler (role shards). */
+  shardPrefix?: string;
   /** Delay in ms (role delayer). */
   delayMs?: number;
   batchSize?: number;
@@ -34,6 +39,8 @@ export interface WorkerChildConfig {
 /** A line the child prints: a worker event, or `ready` once its worker was started. */
 export interface WorkerChildEvent {
   type: 'ready' | 'active' | 'standby' | 'committed' | 'handling' | 'failed' | 'acked' | 'claimed';
+  /** The shard stream that reported it (role shards). */
+  stream?: string;
   /** The group member that reported it (role group). */
   member?: string;
   offset?: string;
@@ -60,9 +67,11 @@ const REGISTER = join(ROOT, 'test', 'support', 'ts-register.js');
 
 /**
  * Runs a Consumer, Delayer or GroupConsumers in a separate Node process, so a test can SIGKILL or SIGSTOP
- * it like a crashed or frozen host. The child runs the TypeScript sources of lib/ directly.
+ * it like a crashed or frozen host. The child runs the TypeScript sources of lib/ directly, and
+ * transpiling them on a loaded 2-core machine alone can take tens of seconds: the waits are
+ * generous, and end as soon as the event arrives.
  */
-export async function spawnWorkerChild(config: WorkerChildConfig, readyTimeoutMs = 15_000): Promise<WorkerChild> {
+export async function spawnWorkerChild(config: WorkerChildConfig, readyTimeoutMs = 60_000): Promise<WorkerChild> {
   const child = spawn(process.execPath, ['--require', REGISTER, FIXTURE], {
     env: { ...process.env, REDSTREAM_CHILD_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -83,7 +92,7 @@ export async function spawnWorkerChild(config: WorkerChildConfig, readyTimeoutMs
     process: child,
     events,
     stderr: () => stderr,
-    waitForEvent: (predicate, timeoutMs = 10_000) => {
+    waitForEvent: (predicate, timeoutMs = 20_000) => {
       const seen = events.find(predicate);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {

@@ -5,6 +5,13 @@ const repositoryRoot = join(__dirname, '..', '..');
 
 interface EntryReport {
   typeormModules: number;
+  terminusModules: number;
+  /** Modules of lib/ that require @nestjs/microservices themselves (not through @nestjs/core). */
+  libModulesRequiringMicroservices: string[];
+  /** Whether lib/microservices/ was loaded at all. */
+  microservicesEntryLoaded: boolean;
+  /** Files of lib/dashboard loaded (the dashboard entry point and its page). */
+  dashboardModules: number;
   exports: Record<string, string>;
   sameShardsEverywhere: boolean;
 }
@@ -13,13 +20,26 @@ interface EntryReport {
 function loadInChild(entries: string[]): EntryReport {
   const script = `
     const loaded = ${JSON.stringify(entries)}.map((entry) => require(entry));
-    const typeormModules = Object.keys(require.cache).filter((file) => /[\\\\/]node_modules[\\\\/]typeorm[\\\\/]/.test(file));
+    const slashed = (file) => file.split(require('node:path').sep).join('/');
+    const typeormModules = Object.keys(require.cache).filter((file) => slashed(file).includes('/node_modules/typeorm/')).length;
+    const terminusModules = Object.keys(require.cache).filter((file) => slashed(file).includes('/node_modules/@nestjs/terminus/')).length;
+    // @nestjs/core requires @nestjs/microservices on its own whenever it is installed (hybrid
+    // apps), so what counts is whether a module of ours requires it.
+    const ours = Object.values(require.cache).filter((module) => !slashed(module.filename).includes('/node_modules/'));
+    const libModulesRequiringMicroservices = ours
+      .filter((module) => module.children.some((child) => slashed(child.filename).includes('/node_modules/@nestjs/microservices/')))
+      .map((module) => slashed(module.filename))
+      .map((file) => file.slice(file.lastIndexOf('/lib/') + 1));
+    const microservicesEntryLoaded = ours.some((module) => slashed(module.filename).includes('/lib/microservices/'));
+    const dashboardModules = ours.filter((module) => slashed(module.filename).includes('/lib/dashboard/')).length;
     const exports = {};
     for (const name of ['redstreamShards', 'RedstreamShards', 'redstreamShardConsumers', 'redstreamShardDelayers']) {
       exports[name] = loaded.map((entry) => typeof entry[name]).join(',');
     }
     const sameShardsEverywhere = loaded.every((entry) => entry.RedstreamShards === loaded[0].RedstreamShards);
-    process.stdout.write(JSON.stringify({ typeormModules: typeormModules.length, exports, sameShardsEverywhere }));
+    process.stdout.write(
+      JSON.stringify({ typeormModules, terminusModules, libModulesRequiringMicroservices, microservicesEntryLoaded, dashboardModules, exports, sameShardsEverywhere }),
+    );
   `;
   const output = execFileSync(process.execPath, ['--require', './test/support/ts-register.js', '-e', script], {
     cwd: repositoryRoot,
@@ -29,10 +49,14 @@ function loadInChild(entries: string[]): EntryReport {
   return JSON.parse(output) as EntryReport;
 }
 
-describe('entry points and the optional typeorm peer', () => {
-  it('the root and engine entries never load typeorm, and export the shards', () => {
+describe('entry points and the optional peers (typeorm, @nestjs/terminus, @nestjs/microservices)', () => {
+  it('the root and engine entries never load typeorm, @nestjs/terminus nor @nestjs/microservices, and export the shards', () => {
     const report = loadInChild(['./lib', './lib/engine']);
     expect(report.typeormModules).toBe(0);
+    expect(report.terminusModules).toBe(0);
+    expect(report.libModulesRequiringMicroservices).toEqual([]);
+    expect(report.microservicesEntryLoaded).toBe(false);
+    expect(report.dashboardModules).toBe(0);
     expect(report.exports).toEqual({
       redstreamShards: 'function,function',
       RedstreamShards: 'function,function',
@@ -79,5 +103,26 @@ describe('entry points and the optional typeorm peer', () => {
       helpers: ['function', 'function', 'function'],
       timeoutIsOurs: true,
     });
+  }, 60_000);
+
+  it('the terminus entry loads @nestjs/terminus, and not typeorm', () => {
+    const report = loadInChild(['./lib/terminus']);
+    expect(report.terminusModules).toBeGreaterThan(0);
+    expect(report.typeormModules).toBe(0);
+  }, 60_000);
+
+  it('the microservices entry loads @nestjs/microservices, and not typeorm', () => {
+    const report = loadInChild(['./lib/microservices', './lib']);
+    expect(report.microservicesEntryLoaded).toBe(true);
+    expect(report.libModulesRequiringMicroservices).toEqual(
+      expect.arrayContaining(['lib/microservices/redstream.server.ts', 'lib/microservices/redstream.client.ts']),
+    );
+    expect(report.typeormModules).toBe(0);
+  }, 60_000);
+
+  it('the dashboard entry loads the dashboard and not typeorm', () => {
+    const report = loadInChild(['./lib/dashboard', './lib']);
+    expect(report.dashboardModules).toBeGreaterThan(0);
+    expect(report.typeormModules).toBe(0);
   }, 60_000);
 });

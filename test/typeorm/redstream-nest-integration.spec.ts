@@ -2,7 +2,7 @@ import { Global, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { getRepositoryToken, InjectRepository, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
-import { RedstreamMessage } from '../../lib/engine';
+import { Redstream, RedstreamMessage } from '../../lib/engine';
 import { RedstreamConsumer, RedstreamHandlerContext, RedstreamModule, RedstreamRegistry } from '../../lib/nest';
 import {
   redstreamShardConsumers,
@@ -106,6 +106,13 @@ describe('TypeORM entities in a Nest application', () => {
       // Each item arrives twice: its immediate message, then its delay message re-queued by its shard's delayer.
       await waitFor(() => items.seen.length === ids.length * 2);
       for (const { stream, id } of items.seen) expect(stream).toBe(ITEM_SHARDS.streamOf(id));
+      // The shard helpers put the shards in balanced groups: one instance here owns them all.
+      const redstream = app.get(Redstream);
+      for (const group of [`${ITEM_SHARDS.base}:indexer`, `${ITEM_SHARDS.base}:delayer`]) {
+        const membership = redstream.shardGroups.get(group);
+        expect(membership?.liveInstances).toBe(1);
+        expect(membership?.ownedCount).toBe(ITEM_SHARDS.count);
+      }
     } finally {
       await app.close();
     }

@@ -1,12 +1,12 @@
 import type { StreamRef } from '../stream-definition';
 import type { RedstreamMessage } from './redstream-message.interface';
-import type { ReadingWorkerOptions } from './worker-options.interface';
+import type { ReadingWorkerOptions, ShardGroupOption } from './worker-options.interface';
 
 /** Receives one batch; the offset is committed after the returned promise resolves. */
 export type ConsumerHandler<TPayload extends object> = (messages: RedstreamMessage<TPayload>[]) => unknown;
 
 /** Options of a {@link Consumer}. */
-export interface ConsumerOptions<TPayload extends object> extends ReadingWorkerOptions {
+export interface ConsumerOptions<TPayload extends object> extends ReadingWorkerOptions, ShardGroupOption {
   /**
    * The stream to read: a name (`products`) or a definition (`defineStream`), which types the
    * payloads and, with its `parse`, checks each entry (see the README's Typed streams).

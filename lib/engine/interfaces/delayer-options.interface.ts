@@ -1,10 +1,10 @@
 import type { Duration } from '../duration';
 import type { StreamRef } from '../stream-definition';
 import type { RedstreamMessage, RedstreamPayload } from './redstream-message.interface';
-import type { ReadingWorkerOptions } from './worker-options.interface';
+import type { ReadingWorkerOptions, ShardGroupOption } from './worker-options.interface';
 
 /** Options of a {@link Delayer}. */
-export interface DelayerOptions extends ReadingWorkerOptions {
+export interface DelayerOptions extends ReadingWorkerOptions, ShardGroupOption {
   /**
    * The stream whose delay stream (`<stream>.delay`) this Delayer serves, by name or
    * definition. A definition's `parse` is not run here: delay messages are re-queued as they

@@ -45,4 +45,31 @@ export interface ReadingWorkerOptions extends WorkerOptions {
    * considered dead and replaced (the watchdog). Default 5000.
    */
   readGraceMs?: number;
+  /**
+   * For a worker in a shard group (`shardGroup`): how long, in ms, this instance must have
+   * owned more than its share of the group's shards, without a break, before it hands the
+   * extra shards over. Hysteresis: an instance that joins and leaves again within this time
+   * moves no shard. Default 5000. The group takes it from its first worker.
+   */
+  shardBalanceDelayMs?: number;
+}
+
+/** The option of a Consumer or Delayer that balances it with the other shards of a group. */
+export interface ShardGroupOption {
+  /**
+   * The shard group this worker's lock belongs to: the instances running a group's workers
+   * spread their locks evenly, each owning at most `ceil(shards / live instances)` (shards are
+   * the group's workers on this instance, so every instance should run all of them). Liveness
+   * is a heartbeat in `<base>:shard-group:<group>:instances`, renewed every
+   * `min(standbyPollMs, lockRefreshMs)` and living `lockTtlMs` on the Redis clock. An instance
+   * over its share for `shardBalanceDelayMs` finishes the batch in flight and releases the
+   * extra locks, which wakes the instances under their share at once; an instance at its share
+   * takes no free shard. The locks stay the gem's: balancing decides who tries, never who owns.
+   *
+   * Set by default by `redstreamShards(...).consumers()` (`<base>:<name>`) and `.delayers()`
+   * (`<base>:delayer`) and the Nest helpers `redstreamShardConsumers`/`redstreamShardDelayers`;
+   * `false` there turns balancing off (every instance then races for every lock, the gem's way).
+   * Default for a single worker: none.
+   */
+  shardGroup?: string | false;
 }

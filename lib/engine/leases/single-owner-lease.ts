@@ -2,7 +2,7 @@ import type { BackgroundWorkerSetup } from '../background-worker';
 import { performance } from 'node:perf_hooks';
 import type { BlockingReader } from '../blocking-reader';
 import type { LockExpiryWatch } from '../lock-expiry-watch';
-import type { RedstreamLogger } from '../interfaces/redstream-logger.interface';
+import type { RedstreamLogFields, RedstreamLogger } from '../interfaces/redstream-logger.interface';
 import type { ResolvedWorkerOptions } from '../worker-defaults';
 import type { RedstreamContext } from '../redstream-context';
 import { StreamLock } from '../stream-lock';
@@ -36,10 +36,12 @@ export function singleOwnerSetup(
   logger: RedstreamLogger,
   lock: StreamLock,
   timing: ResolvedWorkerOptions,
+  logFields?: RedstreamLogFields,
 ): BackgroundWorkerSetup {
   return {
     label,
     logger,
+    logFields,
     connections: context.connections,
     timing,
     sharedReads: context.sharedReads,

@@ -38,6 +38,23 @@ export interface WorkerLease {
    * was blocked past its ttl); undefined otherwise. Appended to the standby and lock-lost lines.
    */
   describeLoss?(): string | undefined;
-  /** Gives the lease up if held (waking a waiting instance). Never throws. */
+  /** Gives the lease up if held (waking a waiting instance) as the worker stops. Never throws. */
   release(): Promise<void>;
+  /**
+   * True when the lease wants to be handed over while the worker runs (a balanced shard lease
+   * whose instance owns more than its share): the loop asks after every step, then calls
+   * `handOver()` and goes back to waiting for its turn. Absent: never.
+   */
+  wantsHandOver?(): boolean;
+  /**
+   * Calls `listener` once when `wantsHandOver()` becomes true (at once if it is), so that a
+   * worker waiting for entries on an idle stream hands over at once instead of after its
+   * blocking read; returns the unsubscribe function. Absent: never.
+   */
+  onHandOverRequested?(listener: () => void): () => void;
+  /**
+   * Gives the lease up while the worker keeps running (a standby from now on), waking a
+   * waiting instance; resolves with the reason for the `standby` event and log line.
+   */
+  handOver?(): Promise<string>;
 }

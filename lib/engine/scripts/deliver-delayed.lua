@@ -6,7 +6,7 @@
 -- work of one call. An entry is re-queued only if this script's XDEL removes it: one already
 -- deleted (by `queue(..., { delayMessageIds })` after the delayer read it, or by a first run of
 -- this very script whose reply was lost before the client re-sent it) is not re-queued again.
--- An entry without a payload field is deleted without being re-queued.
+-- An entry without a payload is deleted, not re-queued; the trace context goes along, nothing else.
 -- KEYS[1] main stream, KEYS[2] delay stream, KEYS[3] lock key, KEYS[4] offset key
 -- ARGV[1] owner id, ARGV[2] ttl in ms, ARGV[3] first id, ARGV[4] last id (the offset to
 -- commit), ARGV[5] most entries to move.
@@ -19,12 +19,22 @@ local queued = 0
 local doomed = {}
 for _, entry in ipairs(entries) do
   local fields = entry[2]
+  local payload, traceparent, tracestate
   for i = 1, #fields, 2 do
-    if fields[i] == 'payload' then
-      redis.call('XADD', KEYS[1], '*', 'payload', fields[i + 1])
-      queued = queued + 1
-      break
+    local name = fields[i]
+    if name == 'payload' then payload = fields[i + 1]
+    elseif name == 'traceparent' then traceparent = fields[i + 1]
+    elseif name == 'tracestate' then tracestate = fields[i + 1] end
+  end
+  if payload then
+    if not traceparent then
+      redis.call('XADD', KEYS[1], '*', 'payload', payload)
+    elseif not tracestate then
+      redis.call('XADD', KEYS[1], '*', 'payload', payload, 'traceparent', traceparent)
+    else
+      redis.call('XADD', KEYS[1], '*', 'payload', payload, 'traceparent', traceparent, 'tracestate', tracestate)
     end
+    queued = queued + 1
   end
   doomed[#doomed + 1] = entry[1]
   if #doomed == 500 then

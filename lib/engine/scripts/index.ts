@@ -73,4 +73,5 @@ export const scripts = {
   streamPosition: new LuaScript('stream-position', 'stream position read (XINFO STREAM)'),
   countRange: new LuaScript('count-range', 'counting stream entries (XRANGE)'),
   rewindOffset: new LuaScript('rewind-offset', 'offset rewind'),
+  heartbeatShardGroup: new LuaScript('heartbeat-shard-group', 'shard group heartbeat'),
 };

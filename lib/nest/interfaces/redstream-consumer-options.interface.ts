@@ -1,4 +1,4 @@
-import type { ConsumerOptions, ReadingWorkerOptions, StreamRef } from '../../engine';
+import type { ConsumerOptions, ReadingWorkerOptions, ShardGroupOption, StreamRef } from '../../engine';
 
 /** Worker settings a handler can tune; the module's `consumerDefaults` fill in the rest. */
 export type RedstreamWorkerSettings = Omit<ReadingWorkerOptions, 'logger'>;
@@ -7,7 +7,8 @@ export type RedstreamWorkerSettings = Omit<ReadingWorkerOptions, 'logger'>;
  * Options of {@link RedstreamConsumer}. `TPayload` is the payload type of a stream given as a
  * definition (`defineStream`); `never` for a stream given by name.
  */
-export interface RedstreamConsumerOptions<TPayload extends object = never> extends RedstreamWorkerSettings {
+export interface RedstreamConsumerOptions<TPayload extends object = never>
+  extends RedstreamWorkerSettings, ShardGroupOption {
   /**
    * The stream to read: its name, e.g. `products` (the gem's `stream_name`), or its definition
    * (`defineStream`), which types the method's messages and, with `parse`, checks each entry.

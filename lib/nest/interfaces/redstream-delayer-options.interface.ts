@@ -1,8 +1,8 @@
-import type { Duration, StreamRef } from '../../engine';
+import type { Duration, ShardGroupOption, StreamRef } from '../../engine';
 import type { RedstreamWorkerSettings } from './redstream-consumer-options.interface';
 
 /** Options of {@link RedstreamDelayer}. */
-export interface RedstreamDelayerOptions extends RedstreamWorkerSettings {
+export interface RedstreamDelayerOptions extends RedstreamWorkerSettings, ShardGroupOption {
   /**
    * The stream whose delay stream (`<stream>.delay`) this delayer serves, by name or
    * definition (delay messages are re-queued unchecked: the consumers check them).

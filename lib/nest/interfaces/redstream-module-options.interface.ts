@@ -69,7 +69,11 @@ export interface RedstreamModuleOptions {
    * Must match the gem's `Redstream.namespace` when sharing streams with a Ruby application.
    */
   namespace?: string;
-  /** Where to log; `false` logs nothing. Default: Nest's `Logger` with context `Redstream`. */
+  /**
+   * Where to log; `false` logs nothing. Default: Nest's `Logger` with context `Redstream`. Nest's
+   * `Logger` and `ConsoleLogger` (and any logger with `write`) get each line with its context as
+   * fields (see RedstreamLogRecord); other loggers get the text.
+   */
   logger?: RedstreamLogger | false;
   /**
    * How standbys learn that a crashed owner's lock expired: `'listen'` (default) for Redis's

@@ -1,0 +1,106 @@
+import { BadRequestException, ConflictException, Inject, Injectable } from '@nestjs/common';
+import { Redstream, ReplayResult, StreamStatus, validateConsumerName, validateStreamName } from '../engine';
+import { rewindOffset, RewindTarget } from '../engine/offset-rewind';
+import { isStreamId } from '../engine/stream-id';
+import { DASHBOARD_MAX_REPLAY_IDS, REDSTREAM_DASHBOARD_OPTIONS } from './redstream-dashboard.constants';
+import { DASHBOARD_BAD_REQUEST, DASHBOARD_CONSUMER_ACTIVE } from './redstream-dashboard.messages';
+import type { ResolvedDashboardOptions } from './redstream-dashboard-options.resolver';
+
+/** What `<path>/api/status` answers: `Redstream.status()` and what the page needs beside it. */
+export interface RedstreamDashboardStatus {
+  /** Whether the replay and rewind actions are off. */
+  readOnly: boolean;
+  /** The server's clock when the status was read, in ms since the epoch. */
+  time: number;
+  streams: StreamStatus[];
+}
+
+/** What `<path>/api/rewind` answers. */
+export interface RedstreamDashboardRewindResult {
+  stream: string;
+  consumer: string;
+  /** The committed offset before; null when the consumer had committed none. */
+  previous: string | null;
+  /** The committed offset now: the consumer reads the entries after it when it starts. */
+  offset: string;
+}
+
+/** Reads for the dashboard and carries out its actions, checking what the browser sent. */
+@Injectable()
+export class RedstreamDashboardService {
+  constructor(
+    private readonly redstream: Redstream,
+    @Inject(REDSTREAM_DASHBOARD_OPTIONS) private readonly options: ResolvedDashboardOptions,
+  ) {}
+
+  async status(): Promise<RedstreamDashboardStatus> {
+    const { streams } = await this.redstream.status(this.options.streams ? { streams: [...this.options.streams] } : {});
+    return { readOnly: this.options.readOnly, time: Date.now(), streams };
+  }
+
+  /** Replays the dead letters `ids` of `stream` (all of them without `ids`). */
+  replayDeadLetters(body: unknown): Promise<ReplayResult> {
+    const { stream, ids } = parseBody(body, ['stream', 'ids']);
+    const streamName = this.stream(stream);
+    if (ids === undefined) return this.redstream.replayDeadLetters(streamName);
+    if (
+      !Array.isArray(ids) ||
+      ids.length === 0 ||
+      ids.length > DASHBOARD_MAX_REPLAY_IDS ||
+      !ids.every((id) => typeof id === 'string' && isStreamId(id))
+    ) {
+      throw badRequest(`"ids" must be 1 to ${DASHBOARD_MAX_REPLAY_IDS} stream ids, or left out to replay all`);
+    }
+    return this.redstream.replayDeadLetters(streamName, { ids: ids as string[] });
+  }
+
+  /**
+   * Moves the committed offset of a stopped consumer so that it reads from `to` on (`start`,
+   * `end` or an entry id); refused while an instance holds its lock.
+   */
+  async rewind(body: unknown): Promise<RedstreamDashboardRewindResult> {
+    const { stream, consumer, to } = parseBody(body, ['stream', 'consumer', 'to']);
+    const streamName = this.stream(stream);
+    const consumerName = guarded(() => validateConsumerName(consumer));
+    const result = await rewindOffset(this.redstream.client, this.redstream.keys, streamName, consumerName, target(to));
+    if (result.status === 'active') throw new ConflictException(DASHBOARD_CONSUMER_ACTIVE(streamName, consumerName));
+    return { stream: streamName, consumer: consumerName, previous: result.previous, offset: result.offset };
+  }
+
+  /** A stream of this dashboard: a valid name, and one of `streams` when that option is set. */
+  private stream(stream: unknown): string {
+    const name = guarded(() => validateStreamName(stream));
+    if (this.options.streams && !this.options.streams.includes(name)) {
+      throw badRequest(`stream "${name}" is not shown on this dashboard`);
+    }
+    return name;
+  }
+}
+
+/** Where a rewind goes: `start`, `end`, or the entry id to read from on. */
+function target(to: unknown): RewindTarget {
+  if (to === 'start' || to === 'end') return { kind: to };
+  if (typeof to === 'string' && isStreamId(to)) return { kind: 'id', id: to };
+  throw badRequest('"to" must be "start", "end" or an entry id such as 1700000000000-0 (read from it on)');
+}
+
+function parseBody<TKey extends string>(body: unknown, keys: readonly TKey[]): Partial<Record<TKey, unknown>> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('expected a JSON object');
+  const unknownKeys = Object.keys(body).filter((key) => !(keys as readonly string[]).includes(key));
+  if (unknownKeys.length > 0)
+    throw badRequest(`unknown field(s) ${unknownKeys.join(', ')}; expected ${keys.join(', ')}`);
+  return body as Partial<Record<TKey, unknown>>;
+}
+
+/** A name check's RedstreamConfigError as a 400 for the browser. */
+function guarded<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    throw badRequest((error as Error).message);
+  }
+}
+
+function badRequest(reason: string): BadRequestException {
+  return new BadRequestException(DASHBOARD_BAD_REQUEST(reason));
+}
