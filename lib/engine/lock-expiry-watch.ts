@@ -67,7 +67,7 @@ export class LockExpiryWatch {
   private rechecking = false;
   private closed = false;
   private subscriber?: RedisClient;
-  private probe?: { key: string; seen: () => void };
+  private probe?: { key: string; seen: () => void; cancel: () => void };
 
   constructor(
     private readonly connections: RedisConnectionFactory,
@@ -113,6 +113,8 @@ export class LockExpiryWatch {
   /** Stops listening; the subscriber is one of the factory's connections and closes with them. */
   close(): void {
     this.closed = true;
+    // A probe waiting for its event would keep the process alive for up to PROBE_TIMEOUT_MS.
+    this.probe?.cancel();
   }
 
   private start(): void {
@@ -209,7 +211,9 @@ export class LockExpiryWatch {
    */
   private async probeEvents(shared: RedisClient): Promise<boolean> {
     const key = `${this.keys.base}:expiry-probe:${randomBytes(8).toString('hex')}`;
-    const seen = new Promise<boolean>((resolve) => (this.probe = { key, seen: () => resolve(true) }));
+    const seen = new Promise<boolean>(
+      (resolve) => (this.probe = { key, seen: () => resolve(true), cancel: () => resolve(false) }),
+    );
     try {
       await shared.set(key, '1', 'PX', 1);
       await new Promise((resolve) => setTimeout(resolve, 5));
