@@ -1,5 +1,7 @@
 // Shared plumbing of the benchmark scenarios: fresh engines and key spaces per run, raw
 // stream filling, and a wait for a worker's committed count.
+const path = require('node:path');
+const { fork } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 const Redis = require('ioredis').default;
 
@@ -63,6 +65,28 @@ function committedCount(worker, count) {
   });
 }
 
+/**
+ * Forks `bench/<file>` (a *.child.js, see bench/bench-child.js) on this run's Redis and
+ * namespace, with the BENCH_* settings in `env` and an IPC channel.
+ */
+function forkChild(ctx, namespace, file, env) {
+  return fork(path.join(__dirname, file), [], {
+    env: { ...process.env, BENCH_REDIS_URL: ctx.redisUrl, BENCH_NAMESPACE: namespace, ...env },
+    // The specs run the TypeScript engine: REDSTREAM_BENCH_ENGINE names it and this loader.
+    execArgv: process.env.REDSTREAM_BENCH_MEMBER_REQUIRE
+      ? ['--require', process.env.REDSTREAM_BENCH_MEMBER_REQUIRE]
+      : [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+
+/** Sends a forked child { stop: true } and resolves once it has exited. */
+async function stopChild(child) {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.send({ stop: true });
+  await exited;
+}
+
 function payloads(count) {
   const list = new Array(count);
   for (let i = 0; i < count; i++) list[i] = { id: i };
@@ -73,4 +97,15 @@ function rate(count, startedAt, endedAt) {
   return count / ((endedAt - startedAt) / 1_000);
 }
 
-module.exports = { newNamespace, connectRaw, createEngine, fillStream, dropNamespace, committedCount, payloads, rate };
+module.exports = {
+  newNamespace,
+  connectRaw,
+  createEngine,
+  fillStream,
+  dropNamespace,
+  committedCount,
+  forkChild,
+  stopChild,
+  payloads,
+  rate,
+};

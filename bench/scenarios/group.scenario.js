@@ -1,10 +1,16 @@
 // Group consumption: a GroupConsumer against the loop a hand-written group member runs
 // (XREADGROUP COUNT 1000, JSON.parse each payload, XACK the batch), and two member processes
 // in one group against one.
-const path = require('node:path');
-const { fork } = require('node:child_process');
 const { performance } = require('node:perf_hooks');
-const { createEngine, dropNamespace, fillStream, newNamespace, rate } = require('../bench-helpers');
+const {
+  createEngine,
+  dropNamespace,
+  fillStream,
+  forkChild,
+  newNamespace,
+  rate,
+  stopChild,
+} = require('../bench-helpers');
 
 const STREAM = 'bench';
 const GROUP = 'bench';
@@ -100,21 +106,11 @@ const groupConsume = {
 
 /** A member process (bench/group-member.child.js on the built engine), ready once active in the group. */
 function spawnMember(ctx, namespace) {
-  const child = fork(path.join(__dirname, '..', 'group-member.child.js'), [], {
-    env: {
-      ...process.env,
-      BENCH_REDIS_URL: ctx.redisUrl,
-      BENCH_NAMESPACE: namespace,
-      BENCH_STREAM: STREAM,
-      BENCH_GROUP: GROUP,
-      BENCH_BATCH: String(BATCH),
-      BENCH_WORK_US: String(SCALE_WORK_US),
-    },
-    // The specs run the TypeScript engine: REDSTREAM_BENCH_ENGINE names it and this loader.
-    execArgv: process.env.REDSTREAM_BENCH_MEMBER_REQUIRE
-      ? ['--require', process.env.REDSTREAM_BENCH_MEMBER_REQUIRE]
-      : [],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  const child = forkChild(ctx, namespace, 'group-member.child.js', {
+    BENCH_STREAM: STREAM,
+    BENCH_GROUP: GROUP,
+    BENCH_BATCH: String(BATCH),
+    BENCH_WORK_US: String(SCALE_WORK_US),
   });
   const member = { child, acked: 0, onAcked: () => undefined };
   const ready = new Promise((resolve, reject) => {
@@ -128,12 +124,6 @@ function spawnMember(ctx, namespace) {
     });
   });
   return ready;
-}
-
-async function stopMember(member) {
-  const exited = new Promise((resolve) => member.child.once('exit', resolve));
-  member.child.send({ stop: true });
-  await exited;
 }
 
 /**
@@ -164,7 +154,7 @@ function groupScaleRun(ctx, n, processes) {
         shares: members.map((member) => member.acked),
       };
     } finally {
-      await Promise.all(members.map(stopMember));
+      await Promise.all(members.map((member) => stopChild(member.child)));
     }
   });
 }

@@ -1,10 +1,8 @@
 // Shard balancing: the 8 shards of one sharded stream consumed by two processes against one.
 // With balancing (the default) the second process takes half the shards, so CPU-bound
 // handlers run on two cores; without it the first process would own every shard.
-const path = require('node:path');
-const { fork } = require('node:child_process');
 const { performance } = require('node:perf_hooks');
-const { dropNamespace, newNamespace, rate } = require('../bench-helpers');
+const { dropNamespace, forkChild, newNamespace, rate, stopChild } = require('../bench-helpers');
 
 const STREAM = 'bench';
 const SHARDS = 8;
@@ -14,21 +12,11 @@ const WORK_US = 100;
 
 /** A process with a consumer per shard, ready once started. */
 function spawnShardMember(ctx, namespace) {
-  const child = fork(path.join(__dirname, '..', 'shard-member.child.js'), [], {
-    env: {
-      ...process.env,
-      BENCH_REDIS_URL: ctx.redisUrl,
-      BENCH_NAMESPACE: namespace,
-      BENCH_STREAM: STREAM,
-      BENCH_SHARDS: String(SHARDS),
-      BENCH_BATCH: String(BATCH),
-      BENCH_WORK_US: String(WORK_US),
-    },
-    // The specs run the TypeScript engine: REDSTREAM_BENCH_ENGINE names it and this loader.
-    execArgv: process.env.REDSTREAM_BENCH_MEMBER_REQUIRE
-      ? ['--require', process.env.REDSTREAM_BENCH_MEMBER_REQUIRE]
-      : [],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  const child = forkChild(ctx, namespace, 'shard-member.child.js', {
+    BENCH_STREAM: STREAM,
+    BENCH_SHARDS: String(SHARDS),
+    BENCH_BATCH: String(BATCH),
+    BENCH_WORK_US: String(WORK_US),
   });
   const member = { child, owned: 0, committed: 0, onChange: () => undefined };
   return new Promise((resolve, reject) => {
@@ -40,12 +28,6 @@ function spawnShardMember(ctx, namespace) {
       member.onChange();
     });
   });
-}
-
-async function stopShardMember(member) {
-  const exited = new Promise((resolve) => member.child.once('exit', resolve));
-  member.child.send({ stop: true });
-  await exited;
 }
 
 /** Resolves once `check()` holds, checked on every message of a member. */
@@ -93,7 +75,7 @@ async function shardScaleRun(ctx, n, processes) {
       shares: members.map((member) => member.committed),
     };
   } finally {
-    await Promise.all(members.map(stopShardMember));
+    await Promise.all(members.map((member) => stopChild(member.child)));
     await dropNamespace(ctx.raw, namespace);
   }
 }

@@ -4,11 +4,9 @@
 // (`lockExpiryEvents: false`), with a long standbyPollMs as a cautious deployment sets it. Both
 // take turns within one run. Opt-in (`--only takeover`): it mostly waits, and changes the
 // server's notify-keyspace-events for its duration (restored at the end).
-const path = require('node:path');
-const { fork } = require('node:child_process');
 const { performance } = require('node:perf_hooks');
 const { setTimeout: sleep } = require('node:timers/promises');
-const { dropNamespace, newNamespace } = require('../bench-helpers');
+const { dropNamespace, forkChild, newNamespace } = require('../bench-helpers');
 const { median } = require('../bench-stats');
 
 const STREAM = 'bench';
@@ -17,20 +15,10 @@ const TIMING = { lockTtlMs: 2_000, lockRefreshMs: 500, standbyPollMs: 5_000, blo
 
 /** The owner process (bench/takeover-owner.child.js on the built engine), resolved once active. */
 function spawnOwner(ctx, namespace) {
-  const child = fork(path.join(__dirname, '..', 'takeover-owner.child.js'), [], {
-    env: {
-      ...process.env,
-      BENCH_REDIS_URL: ctx.redisUrl,
-      BENCH_NAMESPACE: namespace,
-      BENCH_STREAM: STREAM,
-      BENCH_CONSUMER: CONSUMER,
-      BENCH_TIMING: JSON.stringify(TIMING),
-    },
-    // The specs run the TypeScript engine: REDSTREAM_BENCH_ENGINE names it and this loader.
-    execArgv: process.env.REDSTREAM_BENCH_MEMBER_REQUIRE
-      ? ['--require', process.env.REDSTREAM_BENCH_MEMBER_REQUIRE]
-      : [],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  const child = forkChild(ctx, namespace, 'takeover-owner.child.js', {
+    BENCH_STREAM: STREAM,
+    BENCH_CONSUMER: CONSUMER,
+    BENCH_TIMING: JSON.stringify(TIMING),
   });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`bench takeover owner exited with ${code} before it was active`)));

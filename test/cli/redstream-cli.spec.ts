@@ -3,8 +3,9 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { Consumer, Redstream, RedstreamStatus, silentLogger } from '../../lib/engine';
-import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
+import { Consumer, Redstream, RedstreamStatus } from '../../lib/engine';
+import { testRedisUrl, waitFor } from '../support/test-redis';
+import { closeTestRedstream, openTestRedstream } from '../support/test-redstream';
 
 const repositoryRoot = join(__dirname, '..', '..');
 
@@ -106,15 +107,9 @@ describe('the redstream command', () => {
     if (executable) rmSync(executable.dir, { recursive: true, force: true });
   });
   beforeEach(() => {
-    namespace = uniqueNamespace('cli');
-    admin = connectTestRedis();
-    redstream = new Redstream({ redis: testRedisUrl(), namespace, logger: silentLogger });
+    ({ namespace, redstream, admin } = openTestRedstream('cli'));
   });
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
-    await redstream.close();
-    await admin.quit();
-  });
+  afterEach(() => closeTestRedstream({ redstream, admin }, workers));
 
   describe('usage', () => {
     it('prints help with every command and exits 0', async () => {

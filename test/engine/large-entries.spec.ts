@@ -1,8 +1,9 @@
 import Redis from 'ioredis';
-import { Redstream, RedstreamMessage, silentLogger } from '../../lib/engine';
+import { Redstream, RedstreamMessage } from '../../lib/engine';
 import { BatchSizeLimiter } from '../../lib/engine/batch-size-limiter';
 import type { RawStreamEntry } from '../../lib/engine/message-parser';
-import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
+import { waitFor } from '../support/test-redis';
+import { closeTestRedstream, openTestRedstream } from '../support/test-redstream';
 
 const MB = 1024 * 1024;
 /** A payload of about `bytes` characters: `{"n":<n>,"blob":"xxx..."}`. */
@@ -52,15 +53,9 @@ describe('large entries', () => {
   const streamKey = (stream = 'products'): string => `${namespace}:redstream:stream:${stream}`;
 
   beforeEach(() => {
-    namespace = uniqueNamespace();
-    admin = connectTestRedis();
-    redstream = new Redstream({ redis: testRedisUrl(), namespace, logger: silentLogger });
+    ({ namespace, redstream, admin } = openTestRedstream());
   });
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
-    await redstream.close();
-    await admin.quit();
-  });
+  afterEach(() => closeTestRedstream({ redstream, admin }, workers));
 
   const writeBig = async (key: string, count: number, bytes: number, from = 0): Promise<void> => {
     for (let i = from; i < from + count; i++) await admin.xadd(key, '*', 'payload', bigPayload(i, bytes));

@@ -119,6 +119,29 @@ function produce(write: (id: number) => Promise<unknown>): {
   };
 }
 
+/**
+ * After a fault: lets 50 more writes be acknowledged, stops the writer and the workers, and
+ * checks that every acknowledged change was handled by still active workers, that the Trimmer
+ * deleted on the stream's current master once the consumer committed there, and that no two
+ * handler calls overlapped.
+ */
+async function resumedAfterFault(
+  redstream: Redstream,
+  writer: ReturnType<typeof produce>,
+  workers: ReturnType<typeof startWorkers>,
+): Promise<void> {
+  const countAfterFault = writer.acknowledged.length;
+  await waitFor(() => writer.acknowledged.length >= countAfterFault + 50, 30_000);
+  await writer.stop();
+
+  await waitFor(() => writer.acknowledged.every((id) => workers.handled.has(id)), 30_000);
+  expect(workers.consumers.some((consumer) => consumer.isActive)).toBe(true);
+  expect(workers.delayer.isActive).toBe(true);
+  await waitFor(async () => (await redstream.streamLength('{products}')) < writer.acknowledged.length, 20_000);
+  await workers.stop();
+  expect(overlappingCalls(workers.calls)).toEqual([]);
+}
+
 // Three masters with one replica each, started by the suite, with a short cluster-node-timeout
 // so that a replica is promoted within a few seconds of its master's death.
 describe('Redis Cluster failover and resharding', () => {
@@ -156,17 +179,7 @@ describe('Redis Cluster failover and resharding', () => {
     const killed = await cluster.killMasterOf('{products}');
     // Back as a replica of the promoted node, so that WAIT can be satisfied again.
     await cluster.restartNode(killed);
-    const countAfterFailover = writer.acknowledged.length;
-    await waitFor(() => writer.acknowledged.length >= countAfterFailover + 50, 30_000);
-    await writer.stop();
-
-    await waitFor(() => writer.acknowledged.every((id) => workers.handled.has(id)), 30_000);
-    expect(workers.consumers.some((consumer) => consumer.isActive)).toBe(true);
-    expect(workers.delayer.isActive).toBe(true);
-    // The Trimmer deletes on the new master once the consumer has committed there.
-    await waitFor(async () => (await redstream!.streamLength('{products}')) < writer.acknowledged.length, 20_000);
-    await workers.stop();
-    expect(overlappingCalls(workers.calls)).toEqual([]);
+    await resumedAfterFault(redstream, writer, workers);
     // The fault was logged (and retried with backoff), not swallowed.
     expect(logger.lines.some((line) => line.level === 'warn' || line.level === 'error')).toBe(true);
   }, 150_000);
@@ -190,16 +203,7 @@ describe('Redis Cluster failover and resharding', () => {
       await cluster.migrateSlotOf('{products}', target, 300);
       expect(await cluster.masterPortOf('{products}')).toBe(target);
     }
-    const countAfter = writer.acknowledged.length;
-    await waitFor(() => writer.acknowledged.length >= countAfter + 50, 30_000);
-    await writer.stop();
-
-    await waitFor(() => writer.acknowledged.every((id) => workers.handled.has(id)), 30_000);
-    expect(workers.consumers.some((consumer) => consumer.isActive)).toBe(true);
-    expect(workers.delayer.isActive).toBe(true);
-    await waitFor(async () => (await redstream!.streamLength('{products}')) < writer.acknowledged.length, 20_000);
-    await workers.stop();
-    expect(overlappingCalls(workers.calls)).toEqual([]);
+    await resumedAfterFault(redstream, writer, workers);
     expect(writer.failures).toEqual([]);
   }, 150_000);
 

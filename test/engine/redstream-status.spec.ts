@@ -1,33 +1,21 @@
 import Redis from 'ioredis';
 import { Redstream, RedstreamConfigError, RedstreamStatus, silentLogger } from '../../lib/engine';
-import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
+import { testRedisUrl, waitFor } from '../support/test-redis';
+import { closeTestRedstream, openTestRedstream, writeAgedEntries } from '../support/test-redstream';
 
 describe('Redstream.status', () => {
   let namespace: string;
   let redstream: Redstream;
   let admin: Redis;
   const workers: { stop(): Promise<void> }[] = [];
-  const redisNow = async (): Promise<number> => {
-    const [seconds, micros] = await admin.time();
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  };
   /** `count` entries on `key`, the first one `ageMs` old on Redis's clock. */
-  const write = async (key: string, count: number, ageMs = 60_000): Promise<string[]> => {
-    const ids = [(await admin.xadd(key, `${(await redisNow()) - ageMs}-0`, 'payload', '{"id":0}'))!];
-    for (let i = 1; i < count; i++) ids.push((await admin.xadd(key, '*', 'payload', `{"id":${i}}`))!);
-    return ids;
-  };
+  const write = (key: string, count: number, ageMs?: number): Promise<string[]> =>
+    writeAgedEntries(admin, key, count, ageMs);
 
   beforeEach(() => {
-    namespace = uniqueNamespace();
-    admin = connectTestRedis();
-    redstream = new Redstream({ redis: testRedisUrl(), namespace, logger: silentLogger });
+    ({ namespace, redstream, admin } = openTestRedstream());
   });
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
-    await redstream.close();
-    await admin.quit();
-  });
+  afterEach(() => closeTestRedstream({ redstream, admin }, workers));
 
   it('is empty for a namespace without keys', async () => {
     expect(await redstream.status()).toEqual({ streams: [] });

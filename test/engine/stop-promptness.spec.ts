@@ -1,11 +1,8 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { Redstream, RedstreamClosedError, silentLogger } from '../../lib/engine';
+import { runFixtureUntilExit } from '../support/exit-promptness';
 import { TcpProxy } from '../support/tcp-proxy';
 import { testRedisUrl, uniqueNamespace } from '../support/test-redis';
-
-const ROOT = join(__dirname, '..', '..');
 
 describe('stopping with Redis unreachable', () => {
   // A blackhole accepts connections and never answers: the lock's acquire, the offset GET and
@@ -15,21 +12,12 @@ describe('stopping with Redis unreachable', () => {
     const proxy = await TcpProxy.start(Number(new URL(testRedisUrl()).port));
     proxy.blackhole();
     try {
-      const child = spawn(
-        process.execPath,
-        ['--require', join(ROOT, 'test', 'support', 'ts-register.js'), join(__dirname, 'fixtures', 'close-child.ts')],
-        { env: { ...process.env, REDSTREAM_CLOSE_CHILD_URL: proxy.url }, stdio: ['ignore', 'pipe', 'pipe'] },
+      const { code, stdout, stderr, livedOnMs } = await runFixtureUntilExit(
+        join(__dirname, 'fixtures', 'close-child.ts'),
+        {
+          REDSTREAM_CLOSE_CHILD_URL: proxy.url,
+        },
       );
-      let printedAt = 0;
-      let stdout = '';
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        printedAt = performance.now();
-      });
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-      const livedOnMs = performance.now() - printedAt;
       expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
       const { stopMs, closeMs } = JSON.parse(stdout) as { stopMs: number; closeMs: number };
       expect(proxy.stats.connections).toBeGreaterThan(0);

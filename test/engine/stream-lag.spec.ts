@@ -5,11 +5,11 @@ import {
   GroupConsumer,
   Redstream,
   RedstreamConfigError,
-  silentLogger,
   WorkerRecovery,
   WorkerStall,
 } from '../../lib/engine';
-import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
+import { waitFor } from '../support/test-redis';
+import { closeTestRedstream, openTestRedstream, redisTimeMs, writeAgedEntries } from '../support/test-redstream';
 
 /** A promise with its resolve function, to hold a handler until the test lets it go. */
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -19,7 +19,6 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 describe('lag', () => {
-  let namespace: string;
   let redstream: Redstream;
   let admin: Redis;
   const workers: { stop(): Promise<void> }[] = [];
@@ -28,29 +27,15 @@ describe('lag', () => {
     workers.push(worker);
     return worker;
   };
-  /** Redis's clock on the test server, in ms. */
-  const redisNow = async (): Promise<number> => {
-    const [seconds, micros] = await admin.time();
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  };
   /** `count` entries, the first written with an id `ageMs` old on Redis's clock. */
-  const writeEntries = async (count: number, ageMs = 60_000): Promise<string[]> => {
-    const ids = [(await admin.xadd(streamKey(), `${(await redisNow()) - ageMs}-0`, 'payload', '{"id":0}'))!];
-    for (let i = 1; i < count; i++) ids.push((await admin.xadd(streamKey(), '*', 'payload', `{"id":${i}}`))!);
-    return ids;
-  };
+  const writeEntries = (count: number, ageMs?: number): Promise<string[]> =>
+    writeAgedEntries(admin, streamKey(), count, ageMs);
   const setOffset = (id: string): Promise<unknown> => admin.set(redstream.keys.offset('products', 'indexer'), id);
 
   beforeEach(() => {
-    namespace = uniqueNamespace();
-    admin = connectTestRedis();
-    redstream = new Redstream({ redis: testRedisUrl(), namespace, logger: silentLogger });
+    ({ redstream, admin } = openTestRedstream());
   });
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
-    await redstream.close();
-    await admin.quit();
-  });
+  afterEach(() => closeTestRedstream({ redstream, admin }, workers));
 
   describe('of an offset consumer', () => {
     it('is nothing for a stream that does not exist', async () => {
@@ -176,7 +161,12 @@ describe('lag', () => {
         oldestAgeMs: 0,
         exact: true,
       });
-      await admin.xadd(redstream.keys.delayStream('products'), `${(await redisNow()) - 60_000}-0`, 'payload', '{}');
+      await admin.xadd(
+        redstream.keys.delayStream('products'),
+        `${(await redisTimeMs(admin)) - 60_000}-0`,
+        'payload',
+        '{}',
+      );
       await redstream.producer().delay('products', [{ id: 1 }, { id: 2 }]);
       const backlog = await redstream.delayBacklog('products');
       expect(backlog).toMatchObject({ entries: 3, exact: true });
@@ -191,7 +181,6 @@ describe('lag', () => {
 });
 
 describe('stalled workers', () => {
-  let namespace: string;
   let redstream: Redstream;
   let admin: Redis;
   const workers: { stop(): Promise<void> }[] = [];
@@ -206,15 +195,9 @@ describe('stalled workers', () => {
   };
 
   beforeEach(() => {
-    namespace = uniqueNamespace();
-    admin = connectTestRedis();
-    redstream = new Redstream({ redis: testRedisUrl(), namespace, logger: silentLogger });
+    ({ redstream, admin } = openTestRedstream());
   });
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
-    await redstream.close();
-    await admin.quit();
-  });
+  afterEach(() => closeTestRedstream({ redstream, admin }, workers));
 
   it('a consumer whose batch keeps failing is stalled once after stalledAfterMs, and recovers on success', async () => {
     let failing = true;

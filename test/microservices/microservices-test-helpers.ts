@@ -2,15 +2,7 @@ import { Controller, Module, Type } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { RedstreamEventContext } from '../../lib/microservices';
 
-/** Short timings so that takeover, backoff and shutdown take well under a second. */
-export const FAST_WORKERS = {
-  blockMs: 500,
-  lockTtlMs: 1_000,
-  lockRefreshMs: 300,
-  standbyPollMs: 100,
-  backoffInitialMs: 50,
-  backoffMaxMs: 500,
-} as const;
+export { FAST_WORKERS } from '../support/fast-workers';
 
 /** One call of an `@EventPattern('products')` handler. */
 export interface HandledEvent {

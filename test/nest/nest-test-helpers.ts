@@ -1,17 +1,10 @@
 import type { ModuleMetadata, Provider } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { RedstreamModule, RedstreamModuleOptions } from '../../lib/nest';
+import { FAST_WORKERS } from '../support/fast-workers';
 import { testRedisUrl, uniqueNamespace } from '../support/test-redis';
 
-/** Short timings so that tests take seconds: takeover, backoff and shutdown are all quick. */
-export const FAST_WORKERS = {
-  blockMs: 500,
-  lockTtlMs: 1_000,
-  lockRefreshMs: 300,
-  standbyPollMs: 100,
-  backoffInitialMs: 50,
-  backoffMaxMs: 500,
-} as const;
+export { FAST_WORKERS };
 
 export { RecordingLogger } from '../support/recording-logger';
 

@@ -13,6 +13,21 @@ class FailingIndexer {
   }
 }
 
+/**
+ * What this process writes to stdout and stderr from now on, kept off the terminal until
+ * `jest.restoreAllMocks()`.
+ */
+function captureConsoleOutput(): string[] {
+  const written: string[] = [];
+  for (const stream of [process.stdout, process.stderr]) {
+    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+  }
+  return written;
+}
+
 /** An app with RedstreamModule's default logger (Nest's `Logger`), bootstrapped with `logger` as the app's. */
 async function startApp(
   useLogger: (app: INestApplication) => void,
@@ -78,13 +93,7 @@ describe('structured log lines through Nest loggers', () => {
   });
 
   it("Nest's ConsoleLogger prints a readable line with the context, then the stack", async () => {
-    const written: string[] = [];
-    for (const stream of [process.stdout, process.stderr]) {
-      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-        written.push(String(chunk));
-        return true;
-      });
-    }
+    const written = captureConsoleOutput();
     app = await startApp((created) => created.useLogger(new ConsoleLogger({ colors: false })));
     const [id] = await app.get(Producer).queue('orders', { id: 1 });
 
@@ -104,13 +113,7 @@ describe('structured log lines through Nest loggers', () => {
   });
 
   it("Nest's ConsoleLogger in JSON mode keeps the fields under message", async () => {
-    const written: string[] = [];
-    for (const stream of [process.stdout, process.stderr]) {
-      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-        written.push(String(chunk));
-        return true;
-      });
-    }
+    const written = captureConsoleOutput();
     app = await startApp((created) => created.useLogger(new ConsoleLogger({ json: true, colors: false })));
     const [id] = await app.get(Producer).queue('orders', { id: 1 });
 
