@@ -7,7 +7,8 @@ import {
   RedstreamMessage,
 } from '../../lib/engine';
 import { RecordingLogger } from '../support/recording-logger';
-import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
+import { waitFor } from '../support/test-redis';
+import { closeTestRedstream, openTestRedstream } from '../support/test-redstream';
 
 type Payload = { n: number };
 type PendingRow = [id: string, member: string, idleMs: number, deliveries: number];
@@ -39,15 +40,10 @@ describe('GroupConsumer', () => {
     (await admin.xpending(streamKey(), 'indexers', '-', '+', 10_000)) as PendingRow[];
 
   beforeEach(() => {
-    namespace = uniqueNamespace();
-    admin = connectTestRedis();
     logger = new RecordingLogger();
-    redstream = new Redstream({ redis: testRedisUrl(), namespace, logger });
+    ({ namespace, redstream, admin } = openTestRedstream(undefined, logger));
   });
-  afterEach(async () => {
-    await redstream.close();
-    await admin.quit();
-  });
+  afterEach(() => closeTestRedstream({ redstream, admin }));
 
   it('creates the group from the start of the stream, handles every entry in order and acks it', async () => {
     const ids = await queue(25);

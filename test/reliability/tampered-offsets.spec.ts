@@ -2,7 +2,8 @@ import Redis from 'ioredis';
 import { Consumer, Redstream, RedstreamOffsetError, SkippedRange } from '../../lib/engine';
 import { nextStreamId } from '../../lib/engine/stream-id';
 import { RecordingLogger } from '../support/recording-logger';
-import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
+import { waitFor } from '../support/test-redis';
+import { closeTestRedstream, openTestRedstream } from '../support/test-redstream';
 
 // Issue 14: an offset key set by hand to garbage or into the future was accepted silently (or
 // retried with a raw "Invalid stream ID" naming neither key nor value), and the trimmer then
@@ -19,16 +20,10 @@ describe('tampered offsets and foreign deletions', () => {
   const offsetKey = (name = 'indexer'): string => `${namespace}:redstream:offset:products:${name}`;
 
   beforeEach(() => {
-    namespace = uniqueNamespace();
-    admin = connectTestRedis();
     logger = new RecordingLogger();
-    redstream = new Redstream({ redis: testRedisUrl(), namespace, logger });
+    ({ namespace, redstream, admin } = openTestRedstream(undefined, logger));
   });
-  afterEach(async () => {
-    await Promise.all(consumers.splice(0).map((consumer) => consumer.stop()));
-    await redstream.close();
-    await admin.quit();
-  });
+  afterEach(() => closeTestRedstream({ redstream, admin }, consumers));
 
   const consumer = (handled: string[], options: { name?: string; batchSize?: number } = {}): Consumer => {
     const created = redstream.consumer({
@@ -43,6 +38,25 @@ describe('tampered offsets and foreign deletions', () => {
     });
     consumers.push(created);
     return created;
+  };
+  /** Batches of 10 whose handler holds at the 20th entry until `release`, recording what is skipped. */
+  const heldConsumer = () => {
+    const handled: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const skipped: SkippedRange[][] = [];
+    const worker = redstream.consumer({
+      stream: 'products',
+      name: 'indexer',
+      batchSize: 10,
+      handler: async (messages) => {
+        handled.push(...messages.map((message) => message.id));
+        if (handled.length === 20) await gate;
+      },
+    });
+    consumers.push(worker);
+    worker.on('skipped', (ranges) => skipped.push(ranges));
+    return { handled, skipped, worker, release };
   };
   const write = async (count: number): Promise<string[]> => {
     const ids: string[] = [];
@@ -109,21 +123,7 @@ describe('tampered offsets and foreign deletions', () => {
   it('reports entries someone else trimmed before the consumer read them, with the range and a count', async () => {
     // Explicit ids in one millisecond: the gap after the trim is provable from the ids alone.
     for (let i = 1; i <= 300; i++) await admin.xadd(streamKey(), `1-${i}`, 'payload', `{"i":${i}}`);
-    const handled: string[] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const skipped: SkippedRange[][] = [];
-    const worker = redstream.consumer({
-      stream: 'products',
-      name: 'indexer',
-      batchSize: 10,
-      handler: async (messages) => {
-        handled.push(...messages.map((message) => message.id));
-        if (handled.length === 20) await gate;
-      },
-    });
-    consumers.push(worker);
-    worker.on('skipped', (ranges) => skipped.push(ranges));
+    const { handled, skipped, worker, release } = heldConsumer();
     worker.start();
     await waitFor(() => handled.length === 20);
     await admin.xtrim(streamKey(), 'MAXLEN', 10); // someone else, while the consumer is 280 behind
@@ -149,21 +149,7 @@ describe('tampered offsets and foreign deletions', () => {
     const pipeline = admin.pipeline();
     for (let i = 0; i < 300; i++) pipeline.xadd(streamKey(), '*', 'payload', `{"i":${i}}`);
     const ids = ((await pipeline.exec()) ?? []).map(([, id]) => id as string);
-    const handled: string[] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const skipped: SkippedRange[][] = [];
-    const worker = redstream.consumer({
-      stream: 'products',
-      name: 'indexer',
-      batchSize: 10,
-      handler: async (messages) => {
-        handled.push(...messages.map((message) => message.id));
-        if (handled.length === 20) await gate;
-      },
-    });
-    consumers.push(worker);
-    worker.on('skipped', (ranges) => skipped.push(ranges));
+    const { handled, skipped, worker, release } = heldConsumer();
     const activeAt = new Promise<number>((resolve) => worker.once('active', () => resolve(Date.now())));
     worker.start();
     await waitFor(() => handled.length === 20);

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { Redstream, silentLogger } from '../../lib/engine';
+import { Redstream, RedstreamLogger, silentLogger } from '../../lib/engine';
 import { connectTestRedis, testRedisUrl, uniqueNamespace } from './test-redis';
 
 /** An engine on the test Redis under a fresh namespace, and a raw client to arrange keys with. */
@@ -9,13 +9,16 @@ export interface TestRedstream {
   admin: Redis;
 }
 
-/** For a spec's beforeEach: `({ namespace, redstream, admin } = openTestRedstream())`. */
-export function openTestRedstream(namespacePrefix?: string): TestRedstream {
+/**
+ * For a spec's beforeEach: `({ namespace, redstream, admin } = openTestRedstream())`; pass a
+ * `RecordingLogger` to assert on what the engine logs.
+ */
+export function openTestRedstream(namespacePrefix?: string, logger: RedstreamLogger = silentLogger): TestRedstream {
   const namespace = uniqueNamespace(namespacePrefix);
   return {
     namespace,
     admin: connectTestRedis(),
-    redstream: new Redstream({ redis: testRedisUrl(), namespace, logger: silentLogger }),
+    redstream: new Redstream({ redis: testRedisUrl(), namespace, logger }),
   };
 }
 
