@@ -284,6 +284,8 @@ describe('stalled workers', () => {
     await admin.del(delayKey);
     await waitFor(() => events.recovered.length > 0);
     expect(delayer.isStalled).toBe(false);
+    expect(events.stalled).toHaveLength(1);
+    expect(events.recovered).toHaveLength(1);
   });
 
   it('a group consumer whose handler keeps failing is stalled, and recovers', async () => {
@@ -310,6 +312,7 @@ describe('stalled workers', () => {
     await waitFor(() => events.recovered.length > 0);
     expect(member.isStalled).toBe(false);
     expect(events.stalled).toHaveLength(1);
+    expect(events.recovered).toHaveLength(1);
   });
 
   it('rejects a stalledAfterMs that is not a positive integer, naming the worker', () => {
