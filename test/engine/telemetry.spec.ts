@@ -375,7 +375,7 @@ describe('OpenTelemetry metrics and spans (real Redis, SDK with in-memory export
   it('marks a failed write as an error on its span and in the counter', async () => {
     const producer = redstream.producer({ commandTimeoutMs: 200 });
     await admin.set(key('broken'), 'not a stream');
-    await expect(producer.queue('broken', { id: 1 })).rejects.toThrow();
+    await expect(producer.queue('broken', { id: 1 })).rejects.toThrow(/WRONGTYPE/);
     const [span] = spansNamed('send broken');
     expect(span.status.code).toBe(2); // ERROR
     const points = await collect();

@@ -135,7 +135,7 @@ describe('RedstreamHealthIndicator with @nestjs/terminus', () => {
 
     expect(result.status).toBe('error');
     expect(details(result)).toMatchObject({ status: 'down', redis: { reachable: false } });
-    expect(details(result).redis.error).toEqual(expect.any(String));
+    expect(details(result).redis.error).toMatch(/\w/);
   });
 
   it('names a stalled consumer, with its stream, name and why', async () => {
