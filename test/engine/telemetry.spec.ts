@@ -15,9 +15,10 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import Redis from 'ioredis';
-import { Delayer, GroupConsumer, Redstream, RedstreamMessage, silentLogger } from '../../lib/engine';
+import { Delayer, GroupConsumer, Redstream, RedstreamMessage } from '../../lib/engine';
 import { newestClientId, waitForBlockedClient } from '../support/blocked-clients';
-import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
+import { waitFor } from '../support/test-redis';
+import { closeTestRedstream, openTestRedstream } from '../support/test-redstream';
 
 type Attributes = Record<string, unknown>;
 
@@ -76,17 +77,13 @@ describe('OpenTelemetry metrics and spans (real Redis, SDK with in-memory export
     context.disable();
   });
   beforeEach(() => {
-    namespace = uniqueNamespace();
-    admin = connectTestRedis();
     // After the providers are registered, as OpenTelemetry asks of every instrumentation.
-    redstream = new Redstream({ redis: testRedisUrl(), namespace, logger: silentLogger });
+    ({ namespace, redstream, admin } = openTestRedstream());
     spanExporter.reset();
   });
-  afterEach(async () => {
+  afterEach(() => {
     release();
-    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
-    await redstream.close();
-    await admin.quit();
+    return closeTestRedstream({ redstream, admin }, workers);
   });
 
   const track = <T extends { stop(): Promise<void> }>(worker: T): T => {
