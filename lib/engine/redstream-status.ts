@@ -1,5 +1,6 @@
 import type { Cluster } from 'ioredis';
 import { RedstreamConfigError } from './errors';
+import { recordOf } from './group-info';
 import type {
   ConsumerStatus,
   GroupStatus,
@@ -164,17 +165,14 @@ export class StatusCollector {
       throw error;
     }
     return raw
-      .map((flat) => {
-        const record: Record<string, string | number | null> = {};
-        for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = flat[i + 1];
-        return {
-          name: String(record.name),
-          consumers: Number(record.consumers),
-          pending: Number(record.pending),
-          lastDeliveredId: String(record['last-delivered-id']),
-          lag: typeof record.lag === 'number' ? record.lag : undefined,
-        };
-      })
+      .map(recordOf)
+      .map((record) => ({
+        name: String(record.name),
+        consumers: Number(record.consumers),
+        pending: Number(record.pending),
+        lastDeliveredId: String(record['last-delivered-id']),
+        lag: typeof record.lag === 'number' ? record.lag : undefined,
+      }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 }
