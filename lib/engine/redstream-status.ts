@@ -25,7 +25,7 @@ import { DEFAULT_LAG_MAX_COUNT, StreamLagReader } from './stream-lag';
 const SCAN_COUNT = 1_000;
 
 /** What a SCAN of the namespace found: stream names, and the consumers with an offset per stream. */
-export interface NamespaceInventory {
+interface NamespaceInventory {
   streams: string[];
   /** Stream name to the consumer names that have an offset key on it. */
   offsetConsumers: Map<string, Set<string>>;
@@ -67,7 +67,7 @@ export class StatusCollector {
    * names its stream), every consumer registry and every offset key. Keys of other namespaces
    * never match: the rest of a key after `<base>:` would hold a ':' a name cannot contain.
    */
-  async inventory(): Promise<NamespaceInventory> {
+  private async inventory(): Promise<NamespaceInventory> {
     const streams = new Set<string>();
     const offsetConsumers = new Map<string, Set<string>>();
     const prefix = `${this.keys.base}:`;
