@@ -50,7 +50,8 @@ export interface GroupInfo {
 
 type FlatRecord = Record<string, string | number | null>;
 
-function recordOf(flat: readonly (string | number | null)[]): FlatRecord {
+/** An XINFO entry's (GROUPS, CONSUMERS) flat `[name, value, ...]` list as a record. */
+export function recordOf(flat: readonly (string | number | null)[]): FlatRecord {
   const record: FlatRecord = {};
   for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = flat[i + 1];
   return record;

@@ -4,6 +4,7 @@ import { scripts } from './scripts';
 import { compareStreamIds, isStreamId } from './stream-id';
 import { readStreamPosition } from './stream-position';
 import { RedstreamConfigError } from './errors';
+import { rewindInvalidId, rewindInvalidTime } from './offset-rewind.messages';
 
 /**
  * Where a rewound consumer goes on: the beginning of the stream, its end (nothing is read
@@ -69,12 +70,12 @@ async function offsetFor(client: RedisClient, streamKey: string, target: RewindT
       return (await readStreamPosition(client, streamKey))?.lastGeneratedId ?? START;
     case 'id':
       if (!isStreamId(target.id)) {
-        throw new RedstreamConfigError(`rewind: ${JSON.stringify(target.id)} is not a Redis stream id (<ms>-<seq>)`);
+        throw new RedstreamConfigError(rewindInvalidId(target.id));
       }
       return entryBefore(client, streamKey, target.id);
     case 'time':
       if (!Number.isSafeInteger(target.ms) || target.ms < 0) {
-        throw new RedstreamConfigError(`rewind: ${target.ms} is not a time in ms since the epoch`);
+        throw new RedstreamConfigError(rewindInvalidTime(target.ms));
       }
       return entryBefore(client, streamKey, `${target.ms}-0`);
   }

@@ -1,5 +1,6 @@
 import type { Cluster } from 'ioredis';
 import { RedstreamConfigError } from './errors';
+import { recordOf } from './group-info';
 import type {
   ConsumerStatus,
   GroupStatus,
@@ -24,7 +25,7 @@ import { DEFAULT_LAG_MAX_COUNT, StreamLagReader } from './stream-lag';
 const SCAN_COUNT = 1_000;
 
 /** What a SCAN of the namespace found: stream names, and the consumers with an offset per stream. */
-export interface NamespaceInventory {
+interface NamespaceInventory {
   streams: string[];
   /** Stream name to the consumer names that have an offset key on it. */
   offsetConsumers: Map<string, Set<string>>;
@@ -66,7 +67,7 @@ export class StatusCollector {
    * names its stream), every consumer registry and every offset key. Keys of other namespaces
    * never match: the rest of a key after `<base>:` would hold a ':' a name cannot contain.
    */
-  async inventory(): Promise<NamespaceInventory> {
+  private async inventory(): Promise<NamespaceInventory> {
     const streams = new Set<string>();
     const offsetConsumers = new Map<string, Set<string>>();
     const prefix = `${this.keys.base}:`;
@@ -164,17 +165,14 @@ export class StatusCollector {
       throw error;
     }
     return raw
-      .map((flat) => {
-        const record: Record<string, string | number | null> = {};
-        for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = flat[i + 1];
-        return {
-          name: String(record.name),
-          consumers: Number(record.consumers),
-          pending: Number(record.pending),
-          lastDeliveredId: String(record['last-delivered-id']),
-          lag: typeof record.lag === 'number' ? record.lag : undefined,
-        };
-      })
+      .map(recordOf)
+      .map((record) => ({
+        name: String(record.name),
+        consumers: Number(record.consumers),
+        pending: Number(record.pending),
+        lastDeliveredId: String(record['last-delivered-id']),
+        lag: typeof record.lag === 'number' ? record.lag : undefined,
+      }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 }

@@ -89,11 +89,6 @@ export class ShardGroupMembership {
     return Math.ceil(this.shards.size / Math.max(1, this.instances));
   }
 
-  /** True when this instance owns its share (or more): it takes no free shard. */
-  get atShare(): boolean {
-    return this.owned.size >= this.share;
-  }
-
   /** Shards whose lock this instance holds now. */
   get ownedCount(): number {
     return this.owned.size;

@@ -8,7 +8,6 @@ import { trimmerLockName, validateConsumerName, validateGroupName, validateStrea
 import { RedstreamConfigError } from './errors';
 import { planTrimBelowReaders, trimBelowReaders } from './group-trim';
 import { DEFAULT_TRIM_INTERVAL_MS } from './redstream-defaults';
-import { scripts } from './scripts';
 import { countRange } from './stream-count';
 import type { StreamLock } from './stream-lock';
 import { resolveWorkerOptions } from './worker-defaults';
@@ -84,42 +83,22 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
   }
 
   private async trimOnceUntracked(): Promise<TrimResult> {
-    const registry = this.context.keys.consumerRegistry(this.stream);
     for (let attempt = 1; ; attempt++) {
       const consumers = await this.consumers();
       if (!(await this.lock.tryAcquire())) return { trimmed: 0, skipped: 'locked', consumers };
-      const hasGroups = this.groupNames.length > 0 || (await this.streamHasGroups());
-      if (!hasGroups && consumers.length === 0) return { trimmed: 0, skipped: 'no-consumers', consumers };
-      if (hasGroups) {
-        const result = await trimBelowReaders(this.client, this.context.keys, this.stream, {
-          consumers,
-          requiredGroups: this.groupNames,
-        });
-        if ('skipped' in result) {
-          if (result.skipped === 'registry-changed' && attempt < MAX_REGISTRY_RETRIES) continue;
-          return { trimmed: 0, skipped: result.skipped, consumers };
-        }
-        if (result.trimmed > 0) this.logger.debug?.(`${this.label}: deleted ${result.trimmed} entries no reader needs`);
-        return result.trimmed === 0
-          ? { trimmed: 0, skipped: 'nothing-committed', consumers }
-          : { trimmed: result.trimmed, consumers };
+      if (await this.hasNoReaders(consumers)) return { trimmed: 0, skipped: 'no-consumers', consumers };
+      const result = await trimBelowReaders(this.client, this.context.keys, this.stream, {
+        consumers,
+        requiredGroups: this.groupNames,
+      });
+      if ('skipped' in result) {
+        if (result.skipped === 'registry-changed' && attempt < MAX_REGISTRY_RETRIES) continue;
+        return { trimmed: 0, skipped: result.skipped, consumers };
       }
-      const offsetKeys = consumers.map((name) => this.context.keys.offset(this.stream, name));
-      const trimmed = Number(
-        await scripts.trimCommitted.run(
-          this.client,
-          [this.context.keys.stream(this.stream), registry, ...offsetKeys],
-          consumers,
-        ),
-      );
-      // -2: a consumer registered after the registry was read; read it again.
-      if (trimmed === -2) {
-        if (attempt < MAX_REGISTRY_RETRIES) continue;
-        return { trimmed: 0, skipped: 'registry-changed', consumers };
-      }
-      if (trimmed === -1) return { trimmed: 0, skipped: 'consumer-without-offset', consumers };
-      if (trimmed > 0) this.logger.debug?.(`${this.label}: deleted ${trimmed} committed entries`);
-      return trimmed === 0 ? { trimmed, skipped: 'nothing-committed', consumers } : { trimmed, consumers };
+      if (result.trimmed > 0) this.logger.debug?.(`${this.label}: deleted ${result.trimmed} entries no reader needs`);
+      return result.trimmed === 0
+        ? { trimmed: 0, skipped: 'nothing-committed', consumers }
+        : { trimmed: result.trimmed, consumers };
     }
   }
 
@@ -132,10 +111,7 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
   async plan(options: { onCount?: (counted: number) => void } = {}): Promise<TrimPlan> {
     for (let attempt = 1; ; attempt++) {
       const consumers = await this.consumers();
-      const hasGroups = this.groupNames.length > 0 || (await this.streamHasGroups());
-      if (!hasGroups && consumers.length === 0) return { entries: 0, skipped: 'no-consumers', consumers };
-      // Without groups the trim script gives the same bound as trim-committed.lua: the
-      // smallest committed offset, that entry included.
+      if (await this.hasNoReaders(consumers)) return { entries: 0, skipped: 'no-consumers', consumers };
       const plan = await planTrimBelowReaders(this.client, this.context.keys, this.stream, {
         consumers,
         requiredGroups: this.groupNames,
@@ -162,6 +138,12 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
   protected override announceActive(): void {
     this.logger.log(`${this.label}: active, trimming every ${this.intervalMs} ms`);
     this.emit('active');
+  }
+
+  // The stream's groups are asked for only without offset consumers: otherwise the trim
+  // script reads them itself, and a round trip per trim is saved.
+  private async hasNoReaders(consumers: readonly string[]): Promise<boolean> {
+    return consumers.length === 0 && this.groupNames.length === 0 && !(await this.streamHasGroups());
   }
 
   /** True when the stream has consumer groups (false when it does not exist). */

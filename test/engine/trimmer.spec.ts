@@ -161,10 +161,10 @@ describe('Trimmer', () => {
     const ids = await queue(2);
     await register('indexer', 'late');
     await admin.set(offsetKey('indexer'), ids[1]);
-    const result = await scripts.trimCommitted.run(
+    const result = await scripts.trimWithGroups.run(
       redstream.client,
       [streamKey(), registryKey(), offsetKey('indexer')],
-      ['indexer'],
+      [1, 'trim', 'indexer'],
     );
     expect(result).toBe(-2);
     expect(await remaining()).toEqual(ids);

@@ -71,10 +71,10 @@ const CASES: ScriptCase[] = [
     }),
   },
   {
-    script: scripts.trimCommitted,
+    script: scripts.trimWithGroups,
     operation: 'trim',
     denied: 'XTRIM',
-    line: 78,
+    line: 141,
     prepare: async (admin, ns) => {
       await admin.xadd(`${ns}:redstream:stream:products`, '1-0', 'payload', '{}');
       await admin.sadd(`${ns}:redstream:consumers:products`, 'indexer');
@@ -86,7 +86,7 @@ const CASES: ScriptCase[] = [
         `${ns}:redstream:consumers:products`,
         `${ns}:redstream:offset:products:indexer`,
       ],
-      args: ['indexer'],
+      args: [1, 'trim', 'indexer'],
     }),
   },
   {

@@ -21,14 +21,6 @@ export function createStreamLock(
   });
 }
 
-/**
- * The gem's lease: one instance per lock key works, the others are hot standbys. Wraps a
- * {@link StreamLock} (owner id, local lease, fenced by the owner id in every commit) and
- * waits on the lock's notify list with BRPOP on the worker's blocking connection, so a
- * graceful hand-over is immediate; a crashed owner is replaced as soon as its lock expires
- * where Redis publishes expired-key events (the context's {@link LockExpiryWatch} pushes a
- * wake-up onto the notify list), else within ttl plus one poll.
- */
 /** The loop setup of a worker that works only while it holds `lock` (the others stand by). */
 export function singleOwnerSetup(
   context: RedstreamContext,
@@ -49,6 +41,14 @@ export function singleOwnerSetup(
   };
 }
 
+/**
+ * The gem's lease: one instance per lock key works, the others are hot standbys. Wraps a
+ * {@link StreamLock} (owner id, local lease, fenced by the owner id in every commit) and
+ * waits on the lock's notify list with BRPOP on the worker's blocking connection, so a
+ * graceful hand-over is immediate; a crashed owner is replaced as soon as its lock expires
+ * where Redis publishes expired-key events (the context's {@link LockExpiryWatch} pushes a
+ * wake-up onto the notify list), else within ttl plus one poll.
+ */
 export class SingleOwnerLease implements WorkerLease {
   /** When the last acquire was sent (`performance.now()`). */
   private acquireSentAt = 0;

@@ -2,7 +2,10 @@
 -- groups and/or offset consumers: everything below each group's last-delivered id (inclusive)
 -- and each offset consumer's committed offset (inclusive), and below each group's oldest
 -- pending id (exclusive: that entry is kept). Nothing at or above the smallest of these, and
--- never beyond the stream's last generated id. Groups are read from the stream itself.
+-- never beyond the stream's last generated id. Groups are read from the stream itself. The
+-- Trimmer's one trim script, with or without groups: without, the bound is the smallest
+-- committed offset, that entry included. A consumer without an offset blocks trimming entirely
+-- (the gem skips it, so a newly added consumer would lose the entries trimmed before it ran).
 -- KEYS[1] stream, KEYS[2] registry set of offset consumer names, KEYS[3..n] offset keys of
 -- the consumers ARGV[3..c+2]; ARGV[1] c, the number of consumer names; ARGV[2] 'trim', or
 -- 'plan' to delete nothing and return the bound (a dry run); ARGV[c+3..] groups that must
@@ -32,13 +35,14 @@ local function canonical(digits)
   end
   return stripped
 end
-local function parse(id, source)
+-- `what` names the id in an error: 'offset in <key>', 'group <name>'...
+local function parse(id, what)
   local ms, seq = string.match(id, '^(%d+)-(%d+)$')
   if not ms then
     ms, seq = string.match(id, '^(%d+)$'), '0'
   end
   if not ms then
-    return nil, redis.error_reply('invalid stream id in ' .. source .. ': ' .. id)
+    return nil, redis.error_reply('invalid ' .. what .. ': ' .. id)
   end
   return { canonical(ms), canonical(seq) }
 end
@@ -75,7 +79,7 @@ for i = 3, #KEYS do
   if not offset then
     return -1
   end
-  local id, err = parse(offset, KEYS[i])
+  local id, err = parse(offset, 'offset in ' .. KEYS[i])
   if not id then
     return err
   end
@@ -93,13 +97,13 @@ for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
     fields[group[i]] = group[i + 1]
   end
   groups[fields['name']] = true
-  local delivered, err = parse(fields['last-delivered-id'], 'group ' .. fields['name'])
+  local delivered, err = parse(fields['last-delivered-id'], 'last-delivered-id of group ' .. fields['name'])
   if not delivered then
     return err
   end
   consider(delivered, true)
   if fields['pending'] > 0 then
-    local oldest = parse(redis.call('XPENDING', KEYS[1], fields['name'])[2], 'pending')
+    local oldest = parse(redis.call('XPENDING', KEYS[1], fields['name'])[2], 'pending id')
     consider(oldest, false)
   end
 end
@@ -115,7 +119,7 @@ end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 for i = 1, #info, 2 do
   if info[i] == 'last-generated-id' then
-    local last = parse(info[i + 1], 'stream')
+    local last = parse(info[i + 1], 'last-generated-id')
     -- An offset beyond it was tampered with (its consumer stalls on it): keep everything.
     for _, offset in ipairs(offsets) do
       if less(last, offset[1]) then
