@@ -106,19 +106,11 @@ function resolveNamespace(namespace: unknown): string | undefined {
 }
 
 function resolveBlockingReads(value: unknown): BlockingReadsMode {
-  try {
-    return oneOf(value, 'blockingReads', BLOCKING_READS_MODES, 'shared');
-  } catch (error) {
-    return fail('blockingReads', (error as Error).message);
-  }
+  return withReason('blockingReads', () => oneOf(value, 'it', BLOCKING_READS_MODES, 'shared'));
 }
 
 function resolveLockExpiryEvents(value: unknown): LockExpiryEvents {
-  try {
-    return oneOf(value, 'lockExpiryEvents', LOCK_EXPIRY_EVENTS, 'listen');
-  } catch (error) {
-    return fail('lockExpiryEvents', (error as Error).message);
-  }
+  return withReason('lockExpiryEvents', () => oneOf(value, 'it', LOCK_EXPIRY_EVENTS, 'listen'));
 }
 
 function fail(option: string, reason: string): never {
