@@ -187,7 +187,7 @@ function findTarget(registry: RedstreamRegistry, stream: string, name: string): 
   if (consumer) return { kind: 'consumer', worker: consumer, name };
   const group = registry.getGroupConsumer(stream, name);
   if (group) return { kind: 'group-consumer', worker: group, name };
-  const declared = registry.handlerEntries().find((entry) => entry.options.key === `${stream}:${name}`);
+  const declared = registry.handlerEntry(`${stream}:${name}`);
   if (declared?.options.kind === 'delayer') throw new RedstreamConfigError(DRAIN_DELAYER(stream));
   if (declared) throw new RedstreamConfigError(DRAIN_TARGET_NOT_RUNNING(stream, name, declared.label));
   const running = registry
