@@ -22,7 +22,7 @@ import { LOCK_EXPIRY_EVENTS } from '../engine/lock-expiry-watch';
 import { BLOCKING_READS_MODES } from '../engine/shared-blocking-reads';
 import { booleanOption as checkBoolean, nonNegativeMs, oneOf, positiveMs } from '../engine/option-validation';
 import { validateGroupName } from '../engine/redstream-keys';
-import { isNestLogger, nestRedstreamLogger } from './redstream-nest-logger';
+import { engineLoggerOf } from './redstream-nest-logger';
 import type {
   RedstreamConsumerDefaults,
   RedstreamHandlerOverrides,
@@ -133,12 +133,12 @@ function booleanOption(value: unknown, option: string, fallback: boolean): boole
 
 function resolveLogger(logger: RedstreamModuleOptions['logger']): RedstreamLogger {
   if (logger === false) return silentLogger;
-  if (logger === undefined) return nestRedstreamLogger(new Logger(DEFAULT_LOGGER_CONTEXT));
+  if (logger === undefined) return engineLoggerOf(new Logger(DEFAULT_LOGGER_CONTEXT));
   if (typeof logger.log !== 'function' || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
     fail('logger', 'expected an object with log, warn and error methods, or false');
   }
   // Nest's loggers take the engine's records (context as fields) as they are.
-  return isNestLogger(logger) ? nestRedstreamLogger(logger) : logger;
+  return engineLoggerOf(logger);
 }
 
 function resolveDrainTimeout(value: unknown): number {

@@ -21,3 +21,8 @@ export function nestRedstreamLogger(logger: Logger | ConsoleLogger): RedstreamLo
 export function isNestLogger(logger: RedstreamLogger): logger is RedstreamLogger & (Logger | ConsoleLogger) {
   return logger.write === undefined && (logger instanceof Logger || logger instanceof ConsoleLogger);
 }
+
+/** `logger` as the engine should get it: Nest's loggers through {@link nestRedstreamLogger}, others as they are. */
+export function engineLoggerOf(logger: RedstreamLogger): RedstreamLogger {
+  return isNestLogger(logger) ? nestRedstreamLogger(logger) : logger;
+}
