@@ -16,6 +16,20 @@ export const DASHBOARD_NEEDS_JSON = (): string =>
 
 export const DASHBOARD_BAD_REQUEST = (reason: string): string => `Redstream dashboard: ${reason}`;
 
+export const DASHBOARD_INVALID_REPLAY_IDS = (max: number): string =>
+  `"ids" must be 1 to ${max} stream ids, or left out to replay all`;
+
+export const DASHBOARD_STREAM_NOT_SHOWN = (stream: string): string =>
+  `stream "${stream}" is not shown on this dashboard`;
+
+export const DASHBOARD_INVALID_REWIND_TARGET = (): string =>
+  '"to" must be "start", "end" or an entry id such as 1700000000000-0 (read from it on)';
+
+export const DASHBOARD_NOT_AN_OBJECT = (): string => 'expected a JSON object';
+
+export const DASHBOARD_UNKNOWN_FIELDS = (unknown: readonly string[], expected: readonly string[]): string =>
+  `unknown field(s) ${unknown.join(', ')}; expected ${expected.join(', ')}`;
+
 export const DASHBOARD_CONSUMER_ACTIVE = (stream: string, consumer: string): string =>
   `Consumer "${consumer}" of stream "${stream}" is active: an instance holds its lock and would commit over a ` +
   `rewound offset. Stop it (RedstreamRegistry.stop or the process) and rewind again.`;

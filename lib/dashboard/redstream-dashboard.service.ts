@@ -3,7 +3,15 @@ import { Redstream, ReplayResult, StreamStatus, validateConsumerName, validateSt
 import { rewindOffset, RewindTarget } from '../engine/offset-rewind';
 import { isStreamId } from '../engine/stream-id';
 import { DASHBOARD_MAX_REPLAY_IDS, REDSTREAM_DASHBOARD_OPTIONS } from './redstream-dashboard.constants';
-import { DASHBOARD_BAD_REQUEST, DASHBOARD_CONSUMER_ACTIVE } from './redstream-dashboard.messages';
+import {
+  DASHBOARD_BAD_REQUEST,
+  DASHBOARD_CONSUMER_ACTIVE,
+  DASHBOARD_INVALID_REPLAY_IDS,
+  DASHBOARD_INVALID_REWIND_TARGET,
+  DASHBOARD_NOT_AN_OBJECT,
+  DASHBOARD_STREAM_NOT_SHOWN,
+  DASHBOARD_UNKNOWN_FIELDS,
+} from './redstream-dashboard.messages';
 import type { ResolvedDashboardOptions } from './redstream-dashboard-options.resolver';
 
 /** What `<path>/api/status` answers: `Redstream.status()` and what the page needs beside it. */
@@ -49,7 +57,7 @@ export class RedstreamDashboardService {
       ids.length > DASHBOARD_MAX_REPLAY_IDS ||
       !ids.every((id) => typeof id === 'string' && isStreamId(id))
     ) {
-      throw badRequest(`"ids" must be 1 to ${DASHBOARD_MAX_REPLAY_IDS} stream ids, or left out to replay all`);
+      throw badRequest(DASHBOARD_INVALID_REPLAY_IDS(DASHBOARD_MAX_REPLAY_IDS));
     }
     return this.redstream.replayDeadLetters(streamName, { ids: ids as string[] });
   }
@@ -71,7 +79,7 @@ export class RedstreamDashboardService {
   private stream(stream: unknown): string {
     const name = guarded(() => validateStreamName(stream));
     if (this.options.streams && !this.options.streams.includes(name)) {
-      throw badRequest(`stream "${name}" is not shown on this dashboard`);
+      throw badRequest(DASHBOARD_STREAM_NOT_SHOWN(name));
     }
     return name;
   }
@@ -81,14 +89,13 @@ export class RedstreamDashboardService {
 function target(to: unknown): RewindTarget {
   if (to === 'start' || to === 'end') return { kind: to };
   if (typeof to === 'string' && isStreamId(to)) return { kind: 'id', id: to };
-  throw badRequest('"to" must be "start", "end" or an entry id such as 1700000000000-0 (read from it on)');
+  throw badRequest(DASHBOARD_INVALID_REWIND_TARGET());
 }
 
 function parseBody<TKey extends string>(body: unknown, keys: readonly TKey[]): Partial<Record<TKey, unknown>> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('expected a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest(DASHBOARD_NOT_AN_OBJECT());
   const unknownKeys = Object.keys(body).filter((key) => !(keys as readonly string[]).includes(key));
-  if (unknownKeys.length > 0)
-    throw badRequest(`unknown field(s) ${unknownKeys.join(', ')}; expected ${keys.join(', ')}`);
+  if (unknownKeys.length > 0) throw badRequest(DASHBOARD_UNKNOWN_FIELDS(unknownKeys, keys));
   return body as Partial<Record<TKey, unknown>>;
 }
 

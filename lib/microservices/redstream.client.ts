@@ -3,6 +3,7 @@ import { ClientProxy, ReadPacket, WritePacket } from '@nestjs/microservices';
 import { defer, Observable, throwError } from 'rxjs';
 import { Producer, Redstream, RedstreamConfigError, validateStreamName } from '../engine';
 import { resolveLogger } from '../engine/redstream-context';
+import { engineLoggerOf } from '../nest/redstream-nest-logger';
 import type { RedstreamClientOptions } from './interfaces/redstream-client-options.interface';
 import { REDSTREAM_TRANSPORT_LOGGER_CONTEXT } from './redstream-transport.constants';
 import { CLIENT_NOT_CONNECTED, EMIT_DATA_NOT_AN_OBJECT, SEND_NOT_SUPPORTED } from './redstream-transport.messages';
@@ -103,10 +104,8 @@ export class RedstreamClient extends ClientProxy {
       const redstream = new Redstream({
         redis: this.options.redis,
         namespace: this.options.namespace,
-        logger: resolveLogger(
-          this.options.logger,
-          'RedstreamClient: logger',
-          new Logger(REDSTREAM_TRANSPORT_LOGGER_CONTEXT),
+        logger: engineLoggerOf(
+          resolveLogger(this.options.logger, 'RedstreamClient: logger', new Logger(REDSTREAM_TRANSPORT_LOGGER_CONTEXT)),
         ),
       });
       // A wrong producer option must not leave an engine behind that nothing closes.

@@ -17,6 +17,7 @@ import {
 } from '../engine';
 import { positiveMs } from '../engine/option-validation';
 import { resolveLogger } from '../engine/redstream-context';
+import { engineLoggerOf } from '../nest/redstream-nest-logger';
 import { DEFAULT_DRAIN_TIMEOUT_MS } from '../engine/redstream-defaults';
 import { withTimeout } from '../engine/with-timeout';
 import type { RedstreamServerOptions } from './interfaces/redstream-server-options.interface';
@@ -104,10 +105,8 @@ export class RedstreamServer extends Server<RedstreamServerEvents> implements Cu
       options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
       'RedstreamServer: drainTimeoutMs',
     );
-    this.engineLogger = resolveLogger(
-      options.logger,
-      'RedstreamServer: logger',
-      new Logger(REDSTREAM_TRANSPORT_LOGGER_CONTEXT),
+    this.engineLogger = engineLoggerOf(
+      resolveLogger(options.logger, 'RedstreamServer: logger', new Logger(REDSTREAM_TRANSPORT_LOGGER_CONTEXT)),
     );
     // Lets `@EventPattern('x', REDSTREAM_TRANSPORT)` bind a handler to this transport alone.
     this.transportId = REDSTREAM_TRANSPORT;

@@ -71,18 +71,10 @@ export class RedstreamEventBinder {
     if (options.name === undefined) throw new RedstreamConfigError(MISSING_EVENT_OPTION(event, where, 'name'));
     const stream = streamNameOf(options.stream);
     const key = `${stream}:${options.name}`;
-    const entries = this.registry.handlerEntries();
-    const entry = entries.find((candidate) => candidate.options.key === key);
+    const entry = this.registry.handlerEntry(key);
     if (!entry) {
-      throw new RedstreamConfigError(
-        UNMATCHED_EVENT_LISTENER(
-          event,
-          where,
-          stream,
-          options.name,
-          entries.map((candidate) => candidate.options.key),
-        ),
-      );
+      const keys = this.registry.handlerEntries().map((candidate) => candidate.options.key);
+      throw new RedstreamConfigError(UNMATCHED_EVENT_LISTENER(event, where, stream, options.name, keys));
     }
     // Disabled, or background services are off: nothing runs, nothing to listen to.
     const worker = entry.worker;

@@ -22,7 +22,7 @@ import { LOCK_EXPIRY_EVENTS } from '../engine/lock-expiry-watch';
 import { BLOCKING_READS_MODES } from '../engine/shared-blocking-reads';
 import { booleanOption as checkBoolean, nonNegativeMs, oneOf, positiveMs } from '../engine/option-validation';
 import { validateGroupName } from '../engine/redstream-keys';
-import { isNestLogger, nestRedstreamLogger } from './redstream-nest-logger';
+import { engineLoggerOf } from './redstream-nest-logger';
 import type {
   RedstreamConsumerDefaults,
   RedstreamHandlerOverrides,
@@ -106,19 +106,11 @@ function resolveNamespace(namespace: unknown): string | undefined {
 }
 
 function resolveBlockingReads(value: unknown): BlockingReadsMode {
-  try {
-    return oneOf(value, 'blockingReads', BLOCKING_READS_MODES, 'shared');
-  } catch (error) {
-    return fail('blockingReads', (error as Error).message);
-  }
+  return withReason('blockingReads', () => oneOf(value, 'it', BLOCKING_READS_MODES, 'shared'));
 }
 
 function resolveLockExpiryEvents(value: unknown): LockExpiryEvents {
-  try {
-    return oneOf(value, 'lockExpiryEvents', LOCK_EXPIRY_EVENTS, 'listen');
-  } catch (error) {
-    return fail('lockExpiryEvents', (error as Error).message);
-  }
+  return withReason('lockExpiryEvents', () => oneOf(value, 'it', LOCK_EXPIRY_EVENTS, 'listen'));
 }
 
 function fail(option: string, reason: string): never {
@@ -141,12 +133,12 @@ function booleanOption(value: unknown, option: string, fallback: boolean): boole
 
 function resolveLogger(logger: RedstreamModuleOptions['logger']): RedstreamLogger {
   if (logger === false) return silentLogger;
-  if (logger === undefined) return nestRedstreamLogger(new Logger(DEFAULT_LOGGER_CONTEXT));
+  if (logger === undefined) return engineLoggerOf(new Logger(DEFAULT_LOGGER_CONTEXT));
   if (typeof logger.log !== 'function' || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
     fail('logger', 'expected an object with log, warn and error methods, or false');
   }
   // Nest's loggers take the engine's records (context as fields) as they are.
-  return isNestLogger(logger) ? nestRedstreamLogger(logger) : logger;
+  return engineLoggerOf(logger);
 }
 
 function resolveDrainTimeout(value: unknown): number {

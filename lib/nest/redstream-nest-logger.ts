@@ -7,7 +7,7 @@ import type { RedstreamLogger } from '../engine';
  * through `util.inspect` (the text with its fields in parentheses, then the stack), and a JSON
  * logger behind `app.useLogger()` (nestjs-pino) copies its fields into the JSON line.
  */
-export function nestRedstreamLogger(logger: Logger | ConsoleLogger): RedstreamLogger {
+function nestRedstreamLogger(logger: Logger | ConsoleLogger): RedstreamLogger {
   return {
     log: (message, ...params) => logger.log(message, ...params),
     warn: (message, ...params) => logger.warn(message, ...params),
@@ -18,6 +18,11 @@ export function nestRedstreamLogger(logger: Logger | ConsoleLogger): RedstreamLo
 }
 
 /** True for the loggers {@link nestRedstreamLogger} is for, unless they have a `write` of their own. */
-export function isNestLogger(logger: RedstreamLogger): logger is RedstreamLogger & (Logger | ConsoleLogger) {
+function isNestLogger(logger: RedstreamLogger): logger is RedstreamLogger & (Logger | ConsoleLogger) {
   return logger.write === undefined && (logger instanceof Logger || logger instanceof ConsoleLogger);
+}
+
+/** `logger` as the engine should get it: Nest's loggers through {@link nestRedstreamLogger}, others as they are. */
+export function engineLoggerOf(logger: RedstreamLogger): RedstreamLogger {
+  return isNestLogger(logger) ? nestRedstreamLogger(logger) : logger;
 }

@@ -151,6 +151,14 @@ export class RedstreamRegistry {
   }
 
   /**
+   * The decorated method recorded under `'<stream>:<name>'`, running in this process or not.
+   * @internal
+   */
+  handlerEntry(key: string): RedstreamHandlerWorker | undefined {
+    return this.handlers.get(key);
+  }
+
+  /**
    * Trim schedulers by stream.
    * @internal
    */
@@ -167,7 +175,7 @@ export class RedstreamRegistry {
   }
 
   private find(stream: string, name: string | undefined): Startable {
-    const entry = this.handlers.get(`${stream}:${String(name)}`);
+    const entry = this.handlerEntry(`${stream}:${String(name)}`);
     if (!entry?.worker) throw new RedstreamConfigError(UNKNOWN_WORKER(stream, String(name)));
     return entry;
   }

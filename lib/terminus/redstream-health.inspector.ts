@@ -1,5 +1,4 @@
 import { Consumer, Delayer, GroupConsumer, RedstreamConfigError } from '../engine';
-import type { Trimmer } from '../engine';
 import { describeFailure } from '../engine/failure-reporter';
 import { withTimeout } from '../engine/with-timeout';
 import type { RedstreamRegistry } from '../nest';
@@ -45,12 +44,12 @@ export async function inspectRedstreamHealth(
   options: RedstreamHealthOptions = {},
 ): Promise<RedstreamHealthDetails> {
   const resolved = resolveHealthOptions(options);
-  const workers = registry.handlerEntries().flatMap((entry) => (entry.worker ? [entry.worker] : []));
+  const running = registry.handlerEntries().flatMap(({ worker, options }) => (worker ? [{ worker, options }] : []));
   const redis = await ping(registry, resolved.timeoutMs);
-  const counts = { total: workers.length, active: 0, standby: 0 };
+  const counts = { total: running.length, active: 0, standby: 0 };
   const failing: RedstreamHealthProblem[] = [];
   await Promise.all(
-    workers.map(async (worker) => {
+    running.map(async ({ worker, options: { kind, stream, name } }) => {
       const reasons: string[] = [];
       if (worker.isStalled) reasons.push(STALLED(worker.stalledSince));
       // Without Redis, neither the lock's owner nor the lag can be read: the PING says it all.
@@ -65,11 +64,18 @@ export async function inspectRedstreamHealth(
           reasons.push(CHECK_FAILED(describeFailure(error)));
         }
       } else if (worker.isActive) counts.active++;
-      if (reasons.length > 0) failing.push({ ...identify(worker), reasons });
+      if (reasons.length > 0) failing.push({ kind, stream, name, reasons });
     }),
   );
   for (const trimmer of registry.trimmers()) {
-    if (trimmer.isStalled) failing.push({ ...identifyTrimmer(trimmer), reasons: [STALLED(trimmer.stalledSince)] });
+    if (trimmer.isStalled) {
+      failing.push({
+        kind: 'trimmer',
+        stream: trimmer.stream,
+        name: 'trimmer',
+        reasons: [STALLED(trimmer.stalledSince)],
+      });
+    }
   }
   failing.sort((a, b) => `${a.stream}:${a.name}`.localeCompare(`${b.stream}:${b.name}`));
   return { redis, handlers: counts, failing };
@@ -155,14 +161,4 @@ async function lagReasons(
     reasons.push(LAG_ENTRIES(lag.entries, lag.exact, maxLagEntries));
   if (maxLagMs !== undefined && lag.oldestAgeMs > maxLagMs) reasons.push(LAG_AGE(lag.oldestAgeMs, maxLagMs));
   return reasons;
-}
-
-function identify(worker: HandlerWorker): Omit<RedstreamHealthProblem, 'reasons'> {
-  if (worker instanceof GroupConsumer) return { kind: 'group-consumer', stream: worker.stream, name: worker.group };
-  if (worker instanceof Delayer) return { kind: 'delayer', stream: worker.stream, name: worker.name };
-  return { kind: 'consumer', stream: worker.stream, name: worker.name };
-}
-
-function identifyTrimmer(trimmer: Trimmer): Omit<RedstreamHealthProblem, 'reasons'> {
-  return { kind: 'trimmer', stream: trimmer.stream, name: 'trimmer' };
 }

@@ -10,6 +10,7 @@ import {
   validateStreamName,
 } from '../engine';
 import type { RedisClient } from '../engine';
+import { positiveMs } from '../engine/option-validation';
 import { compareStreamIds } from '../engine/stream-id';
 import { RedstreamRegistry } from '../nest/redstream.registry';
 import { RedstreamDrainTimeoutError } from './redstream-testing.errors';
@@ -98,8 +99,8 @@ export async function drain(
   consumer: string,
   options: DrainOptions = {},
 ): Promise<DrainResult> {
-  const timeoutMs = positiveMs(options.timeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS, 'timeoutMs');
-  const pollMs = positiveMs(options.pollMs ?? DEFAULT_DRAIN_POLL_MS, 'pollMs');
+  const timeoutMs = positiveDrainMs(options.timeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS, 'timeoutMs');
+  const pollMs = positiveDrainMs(options.pollMs ?? DEFAULT_DRAIN_POLL_MS, 'pollMs');
   validateStreamName(stream);
   const registry = registryOf(app);
   const target = findTarget(registry, stream, consumer);
@@ -187,7 +188,7 @@ function findTarget(registry: RedstreamRegistry, stream: string, name: string): 
   if (consumer) return { kind: 'consumer', worker: consumer, name };
   const group = registry.getGroupConsumer(stream, name);
   if (group) return { kind: 'group-consumer', worker: group, name };
-  const declared = registry.handlerEntries().find((entry) => entry.options.key === `${stream}:${name}`);
+  const declared = registry.handlerEntry(`${stream}:${name}`);
   if (declared?.options.kind === 'delayer') throw new RedstreamConfigError(DRAIN_DELAYER(stream));
   if (declared) throw new RedstreamConfigError(DRAIN_TARGET_NOT_RUNNING(stream, name, declared.label));
   const running = registry
@@ -318,11 +319,13 @@ async function lastEntryId(client: RedisClient, key: string): Promise<string | u
   return last[0]?.[0];
 }
 
-function positiveMs(value: unknown, option: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new RedstreamConfigError(INVALID_DRAIN_OPTION(option, value));
+/** The engine's rule for timings, with the error naming `drain`. */
+function positiveDrainMs(value: unknown, option: string): number {
+  try {
+    return positiveMs(value, option);
+  } catch (error) {
+    throw new RedstreamConfigError(INVALID_DRAIN_OPTION((error as Error).message));
   }
-  return value;
 }
 
 function escapeGlob(text: string): string {

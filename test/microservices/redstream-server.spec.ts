@@ -1,4 +1,4 @@
-import { Controller, INestMicroservice, Module, Type } from '@nestjs/common';
+import { ConsoleLogger, Controller, INestMicroservice, Module, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, MessagePattern } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
@@ -116,6 +116,25 @@ describe('RedstreamServer (NestJS microservice transport)', () => {
       `products: @EventPattern('products') handler failed on entry ${ids[2]}: Internal server error`,
     ]);
     expect(logger.errors.join('\n')).toContain(`@EventPattern('products') handler failed on entry ${ids[2]}`);
+  });
+
+  it("hands Nest's ConsoleLogger each worker line as a record, as the module does", async () => {
+    const ids = await emit(1);
+    const logger = new ConsoleLogger('Transport');
+    const errors: unknown[] = [];
+    jest.spyOn(logger, 'error').mockImplementation((message: unknown) => void errors.push(message));
+    let failures = 0;
+    await startMicroservice(
+      productsModule([], () => {
+        if (failures++ === 0) throw new Error('search index unavailable');
+      }),
+      { logger },
+    );
+
+    await waitFor(async () => (await admin.committedOffset('products', 'billing')) === ids[0]);
+    expect(errors).toContainEqual(
+      expect.objectContaining({ worker: 'consumer', stream: 'products', consumer: 'billing', ids: ids[0], attempt: 1 }),
+    );
   });
 
   it('runs one active consumer per name: the second instance stands by and takes over when the first closes', async () => {

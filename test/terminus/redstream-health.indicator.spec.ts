@@ -210,6 +210,21 @@ describe('RedstreamHealthIndicator with @nestjs/terminus', () => {
     ]);
   });
 
+  it('names a stopped group consumer by its group and a stopped delayer as delayer', async () => {
+    const app = await startApp([SearchGroup, ProductDelayer]);
+    await waitFor(() => allActive(app));
+    const registry = app.get(RedstreamRegistry);
+    await registry.stop('products', 'search');
+    await registry.stop('products', 'delayer');
+
+    const stopped = await check(app);
+
+    expect(details(stopped).failing).toEqual([
+      { kind: 'delayer', stream: 'products', name: 'delayer', reasons: [expect.stringMatching(/^not running/)] },
+      { kind: 'group-consumer', stream: 'products', name: 'search', reasons: [expect.stringMatching(/^not running/)] },
+    ]);
+  });
+
   it('rejects a threshold that is not a positive number', async () => {
     const app = await startApp([]);
     await expect(app.get(RedstreamHealthIndicator).isHealthy('redstream', { maxLagMs: -1 })).rejects.toThrow(

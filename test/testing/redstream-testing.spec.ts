@@ -224,7 +224,7 @@ describe('redstreamTesting.drain', () => {
       RedstreamConfigError,
     );
     await expect(redstreamTesting.drain(app, 'products', 'indexer', { timeoutMs: 0 })).rejects.toThrow(
-      /timeoutMs must be a positive number of milliseconds, got 0/,
+      /redstreamTesting\.drain: timeoutMs must be a positive number of ms, got 0/,
     );
 
     const idle = await startApp([Indexer], { backgroundServices: false });
