@@ -1,12 +1,12 @@
 import { Backoff } from './backoff';
 import { ConsumerDeadLettering, resolveDeadLetterAfterAttempts } from './consumer-dead-lettering';
 import { DeadLetters } from './dead-letters';
-import { RedstreamConfigError, RedstreamHandlerTimeoutError } from './errors';
+import { RedstreamConfigError } from './errors';
 import { asError, FailureReporter } from './failure-reporter';
 import type { ConsumerHandler, ConsumerOptions } from './interfaces/consumer-options.interface';
 import type { RedstreamMessage, RedstreamPayload } from './interfaces/redstream-message.interface';
 import { positiveMs } from './option-validation';
-import { withTimeout } from './with-timeout';
+import { callHandler } from './handler-call';
 import { parseStreamEntries, RawStreamEntry } from './message-parser';
 import type { RedstreamContext } from './redstream-context';
 import { consumerLockName, validateConsumerName, validateStreamName } from './redstream-keys';
@@ -157,12 +157,6 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
   }
 
   private callHandler(messages: RedstreamMessage<TPayload>[]): Promise<unknown> {
-    const result = Promise.resolve().then(() => this.handler(messages));
-    const timeoutMs = this.handlerTimeoutMs;
-    if (timeoutMs === undefined) return this.telemetry.handlerCall(messages, result);
-    const bounded = withTimeout(result, timeoutMs, () => {
-      throw new RedstreamHandlerTimeoutError(`handler did not settle within ${timeoutMs} ms`);
-    });
-    return this.telemetry.handlerCall(messages, bounded);
+    return callHandler(this.handler, messages, this.handlerTimeoutMs, this.telemetry);
   }
 }

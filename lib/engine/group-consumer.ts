@@ -2,7 +2,7 @@ import { BatchSizeLimiter } from './batch-size-limiter';
 import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
 import { Backoff } from './backoff';
 import { deadLetterErrorMessage, DeadLetters } from './dead-letters';
-import { RedstreamConfigError, RedstreamHandlerTimeoutError } from './errors';
+import { RedstreamConfigError } from './errors';
 import { asError, describeFailure, FailureReporter } from './failure-reporter';
 import { GroupMembership, resolveGroupStartAt } from './group-membership';
 import { GroupReader, PendingEntryState } from './group-reader';
@@ -11,13 +11,13 @@ import type { RedstreamMessage, RedstreamPayload } from './interfaces/redstream-
 import { AlwaysHeldLease } from './leases/always-held-lease';
 import { parseStreamEntries, RawStreamEntry, RejectedEntry } from './message-parser';
 import { nonNegativeMs, positiveInteger, positiveMs } from './option-validation';
+import { callHandler } from './handler-call';
 import { isolatePoison } from './poison-isolation';
 import type { RedisClient } from './redis-connection';
 import { RedstreamContext, resolveLogger } from './redstream-context';
 import { memberName, validateGroupName, validateStreamName } from './redstream-keys';
 import { streamNameOf, streamParserOf } from './stream-definition';
 import { resolveWorkerOptions, ResolvedWorkerOptions } from './worker-defaults';
-import { withTimeout } from './with-timeout';
 import { NO_TELEMETRY, WorkerTelemetry } from './telemetry/redstream-telemetry';
 
 /** The defaults of the group-specific {@link GroupConsumerOptions}. */
@@ -580,13 +580,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   }
 
   private callHandler(messages: RedstreamMessage<TPayload>[]): Promise<unknown> {
-    const result = Promise.resolve().then(() => this.handler(messages));
-    const timeoutMs = this.settings.handlerTimeoutMs;
-    if (timeoutMs === undefined) return this.telemetry.handlerCall(messages, result);
-    const bounded = withTimeout(result, timeoutMs, () => {
-      throw new RedstreamHandlerTimeoutError(`handler did not settle within ${timeoutMs} ms`);
-    });
-    return this.telemetry.handlerCall(messages, bounded);
+    return callHandler(this.handler, messages, this.settings.handlerTimeoutMs, this.telemetry);
   }
 
   private async finishStop(): Promise<void> {
