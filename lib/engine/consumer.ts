@@ -7,7 +7,7 @@ import type { ConsumerHandler, ConsumerOptions } from './interfaces/consumer-opt
 import type { RedstreamMessage, RedstreamPayload } from './interfaces/redstream-message.interface';
 import { positiveMs } from './option-validation';
 import { callHandler } from './handler-call';
-import { parseStreamEntries, RawStreamEntry } from './message-parser';
+import { parseStreamEntries, RawStreamEntry, RejectedEntry } from './message-parser';
 import type { RedstreamContext } from './redstream-context';
 import { consumerLockName, validateConsumerName, validateStreamName } from './redstream-keys';
 import { streamNameOf, streamParserOf } from './stream-definition';
@@ -97,11 +97,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     if (messages.length > 0) await this.handleUntilSuccess(messages);
     // Once the batch is handled, right before its commit and fenced like it: while the handler
     // keeps failing nothing is written, so an instance taking the batch over starts clean.
-    const invalid = this.deadLettering ? rejected.filter((entry) => entry.validationError !== undefined) : [];
-    if (invalid.length > 0) {
-      const deadLettered = await this.deadLettering!.run.deadLetterInvalid(invalid);
-      if (deadLettered.length > 0) this.emit('deadLettered', deadLettered);
-    }
+    if (this.deadLettering && rejected.length > 0) await this.deadLetterInvalid(this.deadLettering.run, rejected);
     await this.commit(entries[entries.length - 1][0], messages.length);
   }
 
@@ -154,6 +150,14 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     this.telemetry.deadLettered(result.deadLettered.length);
     if (result.deadLettered.length > 0) this.emit('deadLettered', result.deadLettered);
     return true;
+  }
+
+  /** Moves the rejected entries that failed the stream's `parse` to `<stream>.dead`. */
+  private async deadLetterInvalid(run: ConsumerDeadLettering, rejected: RejectedEntry[]): Promise<void> {
+    const invalid = rejected.filter((entry) => entry.validationError !== undefined);
+    if (invalid.length === 0) return;
+    const deadLettered = await run.deadLetterInvalid(invalid);
+    if (deadLettered.length > 0) this.emit('deadLettered', deadLettered);
   }
 
   private callHandler(messages: RedstreamMessage<TPayload>[]): Promise<unknown> {
