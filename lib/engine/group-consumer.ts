@@ -309,10 +309,11 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     // A slow handler of this member's own (concurrency > 1) may have had its entries claimed back.
     const claimed = entries.filter(([id]) => !this.inFlightIds.has(id));
     if (claimed.length === 0) return;
+    const claimedIds = claimed.map(([id]) => id);
     this.logger.log(
       `${this.label}: claimed ${claimed.length} entr${claimed.length === 1 ? 'y' : 'ies'} idle for ` +
-        `${this.settings.claimIdleMs} ms or more: ${idList(claimed.map(([id]) => id))}`,
-      { ids: claimed.map(([id]) => id).join(',') },
+        `${this.settings.claimIdleMs} ms or more: ${idList(claimedIds)}`,
+      { ids: claimedIds.join(',') },
     );
     this.emit('claimed', claimed.length);
     const handleable = await this.deadLetterOverdelivered(claimed);
@@ -367,8 +368,13 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   private async dispatch(entries: RawStreamEntry[]): Promise<void> {
     const ids = entries.map(([id]) => id);
     for (const id of ids) this.inFlightIds.add(id);
-    let markHandled!: () => void;
-    const handled = new Promise<void>((resolve) => (markHandled = resolve));
+    let resolveHandled!: () => void;
+    const handled = new Promise<void>((resolve) => (resolveHandled = resolve));
+    const markHandled = (): void => {
+      this.handling.delete(handled);
+      resolveHandled();
+    };
+    this.handling.add(handled);
     // The next read starts once the handler resolved, while the acknowledgement travels.
     const work: Promise<void> = this.telemetry
       .processBatch(entries, () => this.processBatch(entries, markHandled))
@@ -383,8 +389,6 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
         for (const id of ids) this.inFlightIds.delete(id);
       });
     this.inFlight.add(work);
-    this.handling.add(handled);
-    void handled.then(() => this.handling.delete(handled));
     if (this.handling.size >= this.settings.concurrency) await Promise.race(this.handling);
     this.rethrowBackgroundError();
   }
