@@ -15,6 +15,7 @@ import { callHandler } from './handler-call';
 import { isolatePoison } from './poison-isolation';
 import type { RedisClient } from './redis-connection';
 import { RedstreamContext, resolveLogger } from './redstream-context';
+import { idRange } from './redstream-log-record';
 import { memberName, validateGroupName, validateStreamName } from './redstream-keys';
 import { streamNameOf, streamParserOf } from './stream-definition';
 import { resolveWorkerOptions, ResolvedWorkerOptions } from './worker-defaults';
@@ -135,10 +136,6 @@ function nonNegativeInteger(value: unknown, what: string): number {
   nonNegativeMs(value, what);
   if (!Number.isInteger(value)) throw new RedstreamConfigError(`${what} must be a whole number, got ${String(value)}`);
   return value as number;
-}
-
-function idRange(ids: readonly { id: string }[]): string {
-  return ids.length === 1 ? ids[0].id : `${ids[0].id}..${ids[ids.length - 1].id}`;
 }
 
 function idList(ids: readonly string[]): string {
