@@ -34,13 +34,23 @@ export class BlockingReader {
    * Up to `count` entries of `streamKey` after `after`, waiting at most `blockMs` for the
    * first (XREAD BLOCK); null when none came.
    */
-  async readAfter(streamKey: string, after: string, count: number, blockMs: number): Promise<RawStreamEntry[] | null> {
+  readAfter(streamKey: string, after: string, count: number, blockMs: number): Promise<RawStreamEntry[] | null> {
+    // Not async: the shared wait's promise as it is, no wrapper per read.
     if (this.shared?.enabled) {
       const shared = this.shared.streams;
       return this.sharedWait((onCancel) =>
         shared.read(streamKey, after, count, { blockMs, graceMs: this.graceMs }, onCancel),
       );
     }
+    return this.readAfterOwn(streamKey, after, count, blockMs);
+  }
+
+  private async readAfterOwn(
+    streamKey: string,
+    after: string,
+    count: number,
+    blockMs: number,
+  ): Promise<RawStreamEntry[] | null> {
     const reply = (await this.watch(blockMs, (client) =>
       client.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', streamKey, after),
     )) as [string, RawStreamEntry[]][] | null;

@@ -1,13 +1,13 @@
 import { Backoff } from './backoff';
 import { ConsumerDeadLettering, resolveDeadLetterAfterAttempts } from './consumer-dead-lettering';
 import { DeadLetters } from './dead-letters';
-import { RedstreamConfigError, RedstreamHandlerTimeoutError } from './errors';
+import { RedstreamConfigError } from './errors';
 import { asError, FailureReporter } from './failure-reporter';
 import type { ConsumerHandler, ConsumerOptions } from './interfaces/consumer-options.interface';
 import type { RedstreamMessage, RedstreamPayload } from './interfaces/redstream-message.interface';
 import { positiveMs } from './option-validation';
-import { withTimeout } from './with-timeout';
-import { parseStreamEntries, RawStreamEntry } from './message-parser';
+import { callHandler } from './handler-call';
+import { parseStreamEntries, RawStreamEntry, RejectedEntry } from './message-parser';
 import type { RedstreamContext } from './redstream-context';
 import { consumerLockName, validateConsumerName, validateStreamName } from './redstream-keys';
 import { streamNameOf, streamParserOf } from './stream-definition';
@@ -97,11 +97,7 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     if (messages.length > 0) await this.handleUntilSuccess(messages);
     // Once the batch is handled, right before its commit and fenced like it: while the handler
     // keeps failing nothing is written, so an instance taking the batch over starts clean.
-    const invalid = this.deadLettering ? rejected.filter((entry) => entry.validationError !== undefined) : [];
-    if (invalid.length > 0) {
-      const deadLettered = await this.deadLettering!.run.deadLetterInvalid(invalid);
-      if (deadLettered.length > 0) this.emit('deadLettered', deadLettered);
-    }
+    if (this.deadLettering && rejected.length > 0) await this.deadLetterInvalid(this.deadLettering.run, rejected);
     await this.commit(entries[entries.length - 1][0], messages.length);
   }
 
@@ -156,13 +152,15 @@ export class Consumer<TPayload extends object = RedstreamPayload> extends Stream
     return true;
   }
 
+  /** Moves the rejected entries that failed the stream's `parse` to `<stream>.dead`. */
+  private async deadLetterInvalid(run: ConsumerDeadLettering, rejected: RejectedEntry[]): Promise<void> {
+    const invalid = rejected.filter((entry) => entry.validationError !== undefined);
+    if (invalid.length === 0) return;
+    const deadLettered = await run.deadLetterInvalid(invalid);
+    if (deadLettered.length > 0) this.emit('deadLettered', deadLettered);
+  }
+
   private callHandler(messages: RedstreamMessage<TPayload>[]): Promise<unknown> {
-    const result = Promise.resolve().then(() => this.handler(messages));
-    const timeoutMs = this.handlerTimeoutMs;
-    if (timeoutMs === undefined) return this.telemetry.handlerCall(messages, result);
-    const bounded = withTimeout(result, timeoutMs, () => {
-      throw new RedstreamHandlerTimeoutError(`handler did not settle within ${timeoutMs} ms`);
-    });
-    return this.telemetry.handlerCall(messages, bounded);
+    return callHandler(this.handler, messages, this.handlerTimeoutMs, this.telemetry);
   }
 }

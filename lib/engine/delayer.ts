@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { durationToMs } from './duration';
 import { RedstreamLockLostError } from './errors';
 import type { DelayerOptions } from './interfaces/delayer-options.interface';
-import { parseStreamEntries, RawStreamEntry } from './message-parser';
+import { parseStreamEntries, payloadFieldOf, RawStreamEntry } from './message-parser';
 import type { RedstreamContext } from './redstream-context';
 import { consumerLockName, DELAYER_CONSUMER_NAME, delayStreamName, validateStreamName } from './redstream-keys';
 import { scripts } from './scripts';
@@ -85,7 +85,7 @@ export class Delayer extends StreamWorker {
     }
     this.throwIfStopping();
     for (const [id, fields] of due) {
-      if (payloadOf(fields) === undefined)
+      if (payloadFieldOf(fields) === undefined)
         this.logger.warn(`${this.label}: dropping delay entry ${id}: it has no "payload" field`, { ids: id });
     }
     // The script reads the entries again by id range: no payload travels back.
@@ -113,9 +113,4 @@ export class Delayer extends StreamWorker {
     this.logger.debug?.(`${this.label}: re-queued ${String(queued)} delay messages`);
     this.advance(due[due.length - 1][0], Number(queued));
   }
-}
-
-function payloadOf(fields: string[]): string | undefined {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'payload') return fields[i + 1];
-  return undefined;
 }

@@ -2,7 +2,7 @@ import { BatchSizeLimiter } from './batch-size-limiter';
 import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
 import { Backoff } from './backoff';
 import { deadLetterErrorMessage, DeadLetters } from './dead-letters';
-import { RedstreamConfigError, RedstreamHandlerTimeoutError } from './errors';
+import { RedstreamConfigError } from './errors';
 import { asError, describeFailure, FailureReporter } from './failure-reporter';
 import { GroupMembership, resolveGroupStartAt } from './group-membership';
 import { GroupReader, PendingEntryState } from './group-reader';
@@ -11,13 +11,14 @@ import type { RedstreamMessage, RedstreamPayload } from './interfaces/redstream-
 import { AlwaysHeldLease } from './leases/always-held-lease';
 import { parseStreamEntries, RawStreamEntry, RejectedEntry } from './message-parser';
 import { nonNegativeMs, positiveInteger, positiveMs } from './option-validation';
+import { callHandler } from './handler-call';
 import { isolatePoison } from './poison-isolation';
 import type { RedisClient } from './redis-connection';
 import { RedstreamContext, resolveLogger } from './redstream-context';
+import { idRange } from './redstream-log-record';
 import { memberName, validateGroupName, validateStreamName } from './redstream-keys';
 import { streamNameOf, streamParserOf } from './stream-definition';
 import { resolveWorkerOptions, ResolvedWorkerOptions } from './worker-defaults';
-import { withTimeout } from './with-timeout';
 import { NO_TELEMETRY, WorkerTelemetry } from './telemetry/redstream-telemetry';
 
 /** The defaults of the group-specific {@link GroupConsumerOptions}. */
@@ -135,10 +136,6 @@ function nonNegativeInteger(value: unknown, what: string): number {
   nonNegativeMs(value, what);
   if (!Number.isInteger(value)) throw new RedstreamConfigError(`${what} must be a whole number, got ${String(value)}`);
   return value as number;
-}
-
-function idRange(ids: readonly { id: string }[]): string {
-  return ids.length === 1 ? ids[0].id : `${ids[0].id}..${ids[ids.length - 1].id}`;
 }
 
 function idList(ids: readonly string[]): string {
@@ -309,10 +306,11 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
     // A slow handler of this member's own (concurrency > 1) may have had its entries claimed back.
     const claimed = entries.filter(([id]) => !this.inFlightIds.has(id));
     if (claimed.length === 0) return;
+    const claimedIds = claimed.map(([id]) => id);
     this.logger.log(
       `${this.label}: claimed ${claimed.length} entr${claimed.length === 1 ? 'y' : 'ies'} idle for ` +
-        `${this.settings.claimIdleMs} ms or more: ${idList(claimed.map(([id]) => id))}`,
-      { ids: claimed.map(([id]) => id).join(',') },
+        `${this.settings.claimIdleMs} ms or more: ${idList(claimedIds)}`,
+      { ids: claimedIds.join(',') },
     );
     this.emit('claimed', claimed.length);
     const handleable = await this.deadLetterOverdelivered(claimed);
@@ -367,8 +365,13 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   private async dispatch(entries: RawStreamEntry[]): Promise<void> {
     const ids = entries.map(([id]) => id);
     for (const id of ids) this.inFlightIds.add(id);
-    let markHandled!: () => void;
-    const handled = new Promise<void>((resolve) => (markHandled = resolve));
+    let resolveHandled!: () => void;
+    const handled = new Promise<void>((resolve) => (resolveHandled = resolve));
+    const markHandled = (): void => {
+      this.handling.delete(handled);
+      resolveHandled();
+    };
+    this.handling.add(handled);
     // The next read starts once the handler resolved, while the acknowledgement travels.
     const work: Promise<void> = this.telemetry
       .processBatch(entries, () => this.processBatch(entries, markHandled))
@@ -383,8 +386,6 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
         for (const id of ids) this.inFlightIds.delete(id);
       });
     this.inFlight.add(work);
-    this.handling.add(handled);
-    void handled.then(() => this.handling.delete(handled));
     if (this.handling.size >= this.settings.concurrency) await Promise.race(this.handling);
     this.rethrowBackgroundError();
   }
@@ -580,13 +581,7 @@ export class GroupConsumer<TPayload extends object = RedstreamPayload> extends B
   }
 
   private callHandler(messages: RedstreamMessage<TPayload>[]): Promise<unknown> {
-    const result = Promise.resolve().then(() => this.handler(messages));
-    const timeoutMs = this.settings.handlerTimeoutMs;
-    if (timeoutMs === undefined) return this.telemetry.handlerCall(messages, result);
-    const bounded = withTimeout(result, timeoutMs, () => {
-      throw new RedstreamHandlerTimeoutError(`handler did not settle within ${timeoutMs} ms`);
-    });
-    return this.telemetry.handlerCall(messages, bounded);
+    return callHandler(this.handler, messages, this.settings.handlerTimeoutMs, this.telemetry);
   }
 
   private async finishStop(): Promise<void> {

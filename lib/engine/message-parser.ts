@@ -31,7 +31,7 @@ function fieldsOf(raw: readonly string[]): Record<string, string> {
 }
 
 /** The `payload` field's value, without building the fields object. */
-function payloadFieldOf(raw: readonly string[]): string | undefined {
+export function payloadFieldOf(raw: readonly string[]): string | undefined {
   if (raw.length === 2) return raw[0] === 'payload' ? raw[1] : undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i] === 'payload') return raw[i + 1];
   return undefined;

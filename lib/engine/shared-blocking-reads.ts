@@ -328,7 +328,8 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
         this.wakeId = entries[entries.length - 1][0];
         continue;
       }
-      for (const waiter of [...this.waiters]) {
+      // No copy: a Set's iteration survives the deletes that settling does.
+      for (const waiter of this.waiters) {
         if (waiter.key !== key || waiter.fresh) continue;
         // Usually the wait's own id was the one read after: every entry follows it.
         const after =

@@ -250,8 +250,12 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
    * The read, or null as soon as the lease asks to be handed over while the read still waits
    * for entries (an idle stream): the read is then dropped like an unused read ahead.
    */
-  private async unlessHandingOver(read: Promise<RawStreamEntry[] | null>): Promise<RawStreamEntry[] | null> {
-    if (!this.lease.onHandOverRequested) return read;
+  private unlessHandingOver(read: Promise<RawStreamEntry[] | null>): Promise<RawStreamEntry[] | null> {
+    // Not async: without a lease that hands over (no shard group), the read itself, no wrapper per batch.
+    return this.lease.onHandOverRequested ? this.raceHandOver(read) : read;
+  }
+
+  private async raceHandOver(read: Promise<RawStreamEntry[] | null>): Promise<RawStreamEntry[] | null> {
     let unsubscribe: () => void = () => undefined;
     const requested = new Promise<undefined>((resolve) => {
       unsubscribe = this.lease.onHandOverRequested?.(() => resolve(undefined)) ?? unsubscribe;
