@@ -25,8 +25,11 @@ interface Waiter<T> {
   key: string;
   blockMs: number;
   graceMs: number;
-  settle: (value: T) => void;
-  fail: (error: Error) => void;
+  /** The wait's promise: settled once, through the multiplexer's `settle` or `fail`. */
+  resolve: (value: T) => void;
+  reject: (error: Error) => void;
+  /** Ends the wait as one that saw nothing after `blockMs`. */
+  timer?: NodeJS.Timeout;
 }
 
 /**
@@ -81,8 +84,8 @@ export class SharedBlockingReads {
 abstract class Multiplexer<T, W extends Waiter<T>> {
   protected readonly waiters = new Set<W>();
   private client?: RedisClient;
-  private idle?: () => void;
-  private running = false;
+  /** A round (one command and the handing out of its reply) is in progress. */
+  private busy = false;
   private closed = false;
   /** A wake-up was sent for the command in flight: one is enough to end it. */
   private wakeSent = false;
@@ -99,7 +102,6 @@ abstract class Multiplexer<T, W extends Waiter<T>> {
   close(): void {
     this.closed = true;
     this.failAll([...this.waiters], new Error(`${this.purpose}: closed`));
-    this.idle?.();
     // Closed at once: a QUIT would wait behind the command still blocking on it.
     if (this.client) void this.replace(this.client);
   }
@@ -107,25 +109,13 @@ abstract class Multiplexer<T, W extends Waiter<T>> {
   /** Registers `waiter`, interrupting the blocked command when it does not cover the waiter. */
   protected add(waiter: W, onCancel: OnCancel, timeoutMs: number): void {
     if (this.closed) {
-      waiter.fail(new Error(`${this.purpose}: closed`));
+      waiter.reject(new Error(`${this.purpose}: closed`));
       return;
     }
-    const timer = setTimeout(() => this.timedOut(waiter), timeoutMs);
-    const { settle, fail } = waiter;
-    waiter.settle = (value) => {
-      if (!this.waiters.delete(waiter)) return;
-      clearTimeout(timer);
-      settle(value);
-    };
-    waiter.fail = (error) => {
-      if (!this.waiters.delete(waiter)) return;
-      clearTimeout(timer);
-      fail(error);
-    };
-    onCancel((reason) => waiter.fail(reason));
+    waiter.timer = setTimeout(() => this.timedOut(waiter), timeoutMs);
+    onCancel((reason) => this.fail(waiter, reason));
     this.waiters.add(waiter);
-    if (!this.running) this.start();
-    else if (this.idle) this.idle();
+    if (!this.busy) this.nextRound();
     else if (this.blocking && !this.covers(waiter, this.blocking)) this.wake();
   }
 
@@ -151,39 +141,56 @@ abstract class Multiplexer<T, W extends Waiter<T>> {
     });
   }
 
+  /** Ends a wait still registered with `value`; a wait already ended is left as it is. */
+  protected settle(waiter: W, value: T): void {
+    if (!this.waiters.delete(waiter)) return;
+    clearTimeout(waiter.timer);
+    waiter.resolve(value);
+  }
+
+  protected fail(waiter: W, error: Error): void {
+    if (!this.waiters.delete(waiter)) return;
+    clearTimeout(waiter.timer);
+    waiter.reject(error);
+  }
+
   protected failAll(waiters: W[], error: Error): void {
-    for (const waiter of waiters) waiter.fail(error);
+    for (const waiter of waiters) this.fail(waiter, error);
   }
 
-  private start(): void {
-    this.running = true;
-    void this.loop().finally(() => (this.running = false));
-  }
-
-  private async loop(): Promise<void> {
-    while (!this.closed) {
-      if (this.waiters.size === 0) {
-        await new Promise<void>((resolve) => (this.idle = resolve));
-        this.idle = undefined;
-        continue;
-      }
-      this.wakeSent = false;
-      try {
-        this.client ??= this.connections.createBlocking(this.purpose);
-        await this.round(this.client);
-      } catch (error) {
-        this.blocking = undefined;
-        if (this.closed) break;
+  /**
+   * Starts a round when there are waits and none is in progress. Called from `add()`, the
+   * round's command is written before `add()` returns: a worker that reads ahead on arrival
+   * of a batch has Redis prepare the next one while it handles this one, as on a connection
+   * of its own (a loop woken through a promise wrote it only after the batch was parsed).
+   */
+  private nextRound(): void {
+    if (this.busy || this.closed || this.waiters.size === 0) return;
+    this.busy = true;
+    this.wakeSent = false;
+    let round: Promise<void>;
+    try {
+      this.client ??= this.connections.createBlocking(this.purpose);
+      round = this.round(this.client);
+    } catch (error) {
+      round = Promise.reject(error as Error);
+    }
+    round.then(
+      () => this.roundEnded(),
+      (error: Error) => {
         // Whatever broke the command (a lost connection, the watchdog) is the waits' to
         // retry with their workers' backoff, as with a connection of their own; those that
         // came during the command counted on it as well.
-        this.failAll([...this.waiters], error as Error);
-      } finally {
-        this.blocking = undefined;
-      }
-    }
-    this.failAll([...this.waiters], new Error(`${this.purpose}: closed`));
-    if (this.client) await this.replace(this.client);
+        if (!this.closed) this.failAll([...this.waiters], error);
+        this.roundEnded();
+      },
+    );
+  }
+
+  private roundEnded(): void {
+    this.blocking = undefined;
+    this.busy = false;
+    this.nextRound();
   }
 
   private wake(): void {
@@ -222,9 +229,12 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
   /**
    * Streams whose waits were just handed entries, with the last id handed: the next blocking
    * XREAD includes them, so that the worker's next wait (after that id, usually registered
-   * while the command blocks) is covered and need not interrupt it.
+   * while the command blocks) is covered and need not interrupt it. Only the round that
+   * handed entries last counts for a stream: an id from an earlier round would have the
+   * blocking XREAD return entries already handed out.
    */
-  private lingering = new Map<string, string>();
+  private lingering = new Map<string, { id: string; round: number }>();
+  private rounds = 0;
 
   constructor(connections: RedisConnectionFactory, wakeKey: string, logger: RedstreamLogger) {
     super(connections, wakeKey, 'shared stream reads', logger);
@@ -242,13 +252,13 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
     onCancel: OnCancel,
   ): Promise<RawStreamEntry[] | null> {
     return new Promise((resolve, reject) => {
-      const waiter: StreamWaiter = { key, after, count, ...timing, fresh: true, settle: resolve, fail: reject };
+      const waiter: StreamWaiter = { key, after, count, ...timing, fresh: true, resolve, reject };
       this.add(waiter, onCancel, timing.blockMs);
     });
   }
 
   protected override timedOut(waiter: StreamWaiter): void {
-    waiter.settle(null);
+    this.settle(waiter, null);
   }
 
   protected override covers(waiter: StreamWaiter, blocking: Map<string, string>): boolean {
@@ -260,12 +270,13 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
   }
 
   protected override async round(client: RedisClient): Promise<void> {
+    this.rounds++;
     const waiters = [...this.waiters];
     const fresh = waiters.filter((waiter) => waiter.fresh);
     const waiting = waiters.filter((waiter) => !waiter.fresh);
     if (fresh.length > 0) return this.readNow(client, fresh, waiting);
     const after = this.lowestIds(waiting);
-    for (const [key, id] of this.lingering) {
+    for (const [key, { id }] of this.lingering) {
       const lowest = after.get(key);
       if (lowest === undefined || compareStreamIds(id, lowest) < 0) after.set(key, id);
     }
@@ -302,8 +313,10 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
   private handTo(waiter: StreamWaiter, entries: RawStreamEntry[]): void {
     const last = entries[entries.length - 1][0];
     const lingering = this.lingering.get(waiter.key);
-    if (lingering === undefined || compareStreamIds(last, lingering) < 0) this.lingering.set(waiter.key, last);
-    waiter.settle(entries);
+    // Several waits on one stream in a round: the next XREAD must cover the one furthest behind.
+    const behind = lingering?.round === this.rounds && compareStreamIds(lingering.id, last) <= 0;
+    if (!behind) this.lingering.set(waiter.key, { id: last, round: this.rounds });
+    this.settle(waiter, entries);
   }
 
   /** The lowest id waited after, per stream. */
@@ -372,7 +385,7 @@ export class SharedStreamReads extends Multiplexer<RawStreamEntry[] | null, Stre
     if (lost) throw lost.reason;
     fresh.forEach((waiter, index) => {
       const reply = replies[index];
-      if (reply.status === 'rejected') return waiter.fail(reply.reason as Error);
+      if (reply.status === 'rejected') return this.fail(waiter, reply.reason as Error);
       const entries = reply.value?.[0]?.[1];
       if (entries && entries.length > 0) this.handTo(waiter, entries);
       else waiter.fresh = false;
@@ -402,12 +415,12 @@ export class SharedListWaits extends Multiplexer<void, ListWaiter> {
   /** Waits until a token is pushed onto `key` or `timeoutMs` passes. */
   wait(key: string, timing: { blockMs: number; graceMs: number }, onCancel: OnCancel): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.add({ key, ...timing, settle: resolve, fail: reject }, onCancel, timing.blockMs);
+      this.add({ key, ...timing, resolve, reject }, onCancel, timing.blockMs);
     });
   }
 
   protected override timedOut(waiter: ListWaiter): void {
-    waiter.settle();
+    this.settle(waiter, undefined);
   }
 
   protected override covers(waiter: ListWaiter, blocking: Map<string, string>): boolean {
@@ -427,7 +440,7 @@ export class SharedListWaits extends Multiplexer<void, ListWaiter> {
     );
     if (!reply || reply[0] === this.wakeKey) return;
     for (const waiter of this.waiters) {
-      if (waiter.key === reply[0]) waiter.settle();
+      if (waiter.key === reply[0]) this.settle(waiter, undefined);
     }
   }
 

@@ -9,6 +9,14 @@ interface StreamWorkers {
   trimmer: Trimmer;
 }
 
+/** Orders two stream ids (`<ms>-<seq>`) numerically. */
+function compareIds(a: string, b: string): number {
+  const [aMs, aSeq] = a.split('-').map(BigInt);
+  const [bMs, bSeq] = b.split('-').map(BigInt);
+  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
+  return aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
+}
+
 describe('shared blocking reads (blockingReads)', () => {
   let namespace: string;
   let admin: Redis;
@@ -210,6 +218,45 @@ describe('shared blocking reads (blockingReads)', () => {
     const queuedAt = Date.now();
     await waitFor(() => seen.includes(id), 5_000);
     expect(Date.now() - queuedAt).toBeLessThan(2_000);
+  });
+
+  it('blocks after the last entry handed out once a burst is drained, never re-reading handed entries', async () => {
+    const redstream = engine(uniqueNamespace('burst'));
+    const streamKey = `${namespace}:redstream:stream:burst`;
+    const readAfter: string[] = [];
+    const monitor = await admin.monitor();
+    try {
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        const streams = args.findIndex((arg) => arg.toUpperCase() === 'STREAMS');
+        if (args[0]?.toLowerCase() !== 'xread' || streams < 0) return;
+        const keys = args.slice(streams + 1);
+        const index = keys.indexOf(streamKey);
+        if (index >= 0) readAfter.push(keys[index + keys.length / 2]);
+      });
+      const ids = await redstream.producer().queue(
+        'burst',
+        Array.from({ length: 350 }, (_, n) => ({ n })),
+      );
+      const handled: string[] = [];
+      const consumer = redstream.consumer({
+        stream: 'burst',
+        name: 'indexer',
+        batchSize: 100,
+        handler: (messages) => void handled.push(...messages.map((message) => message.id)),
+      });
+      consumer.start();
+      await waitFor(() => handled.length === ids.length);
+      // Idle now: the shared XREAD blocks on the stream, after the last id handed out.
+      await waitFor(() => readAfter.includes(ids[ids.length - 1]));
+      await waitFor(async () => String(await admin.call('CLIENT', 'LIST')).includes('cmd=xread'));
+      expect(handled).toEqual(ids);
+      // Each read of the stream starts where the one before ended, or later: none goes back.
+      const backwards = readAfter.filter((id, index) => index > 0 && compareIds(id, readAfter[index - 1]) < 0);
+      expect(backwards).toEqual([]);
+      await consumer.stop();
+    } finally {
+      monitor.disconnect();
+    }
   });
 
   it('rejects an unknown blockingReads mode', () => {
