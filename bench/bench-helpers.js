@@ -17,9 +17,14 @@ async function connectRaw(url) {
   return client;
 }
 
-/** A connected engine: connection set-up is not part of any timing. */
-async function createEngine(ctx, namespace) {
-  const redstream = new ctx.engine.Redstream({ redis: ctx.redisUrl, namespace, logger: ctx.engine.silentLogger });
+/** A connected engine (`options` added to its own): connection set-up is not part of any timing. */
+async function createEngine(ctx, namespace, options = {}) {
+  const redstream = new ctx.engine.Redstream({
+    redis: ctx.redisUrl,
+    namespace,
+    logger: ctx.engine.silentLogger,
+    ...options,
+  });
   await redstream.client.ping();
   // Producers write on a connection of their own (in builds that have one).
   await redstream.connections.producerClient?.().ping();

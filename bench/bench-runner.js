@@ -4,7 +4,7 @@ const os = require('node:os');
 const { connectRaw } = require('./bench-helpers');
 const { median } = require('./bench-stats');
 const { bulkProduce, bulkWithDelay, concurrentWrites } = require('./scenarios/produce.scenario');
-const { consume } = require('./scenarios/consume.scenario');
+const { consume, sharedReads } = require('./scenarios/consume.scenario');
 const { groupConsume, groupScale } = require('./scenarios/group.scenario');
 const { delayer } = require('./scenarios/delayer.scenario');
 const { latency } = require('./scenarios/latency.scenario');
@@ -18,6 +18,7 @@ const SCENARIOS = [
   bulkWithDelay,
   concurrentWrites,
   consume,
+  sharedReads,
   groupConsume,
   groupScale,
   delayer,

@@ -18,10 +18,13 @@ async function timedConsume(ctx, n, consumeAll) {
   }
 }
 
-/** Time for a Consumer (batch 1000, no-op handler) to handle and commit `n` waiting messages. */
-function consumeWithLibrary(ctx, n) {
+/**
+ * Time for a Consumer (batch 1000, no-op handler) to handle and commit `n` waiting messages;
+ * `engineOptions` go to the Redstream (`blockingReads`).
+ */
+function consumeWithLibrary(ctx, n, engineOptions) {
   return timedConsume(ctx, n, async (namespace) => {
-    const redstream = await createEngine(ctx, namespace);
+    const redstream = await createEngine(ctx, namespace, engineOptions);
     const consumer = redstream.consumer({ stream: STREAM, name: 'bench', batchSize: BATCH, handler: () => undefined });
     try {
       const done = committedCount(consumer, n);
@@ -68,4 +71,15 @@ const consume = {
   baseline: consumeWithIoredis,
 };
 
-module.exports = { consume, consumeWithLibrary };
+// The same Consumer reading through the Redstream's shared blocking connection (the default)
+// and through a connection of its own: sharing must not cost throughput on a saturated stream.
+const sharedReads = {
+  name: 'shared reads',
+  what: (n) => `Consumer over ${n} messages, blockingReads 'shared' (library) vs 'per-worker' (baseline)`,
+  count: (quick) => (quick ? 20_000 : 200_000),
+  metrics: [{ key: 'rate', unit: 'msg/s', target: { atLeast: 0.95 } }],
+  library: (ctx, n) => consumeWithLibrary(ctx, n, { blockingReads: 'shared' }),
+  baseline: (ctx, n) => consumeWithLibrary(ctx, n, { blockingReads: 'per-worker' }),
+};
+
+module.exports = { consume, consumeWithLibrary, sharedReads };

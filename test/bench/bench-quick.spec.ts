@@ -28,6 +28,7 @@ describe('bench --quick --json', () => {
       'bulk() with delay messages',
       'concurrent single writes',
       'consume',
+      'shared reads',
       'group-consume',
       'group-scale',
       'delayer',
