@@ -1,4 +1,4 @@
-import { groupInfo } from './group-info';
+import { GroupInfo, groupInfo, groupInfoFromRecord, XinfoGroupRecord } from './group-info';
 import type { ConsumerLag, DelayBacklog, GroupLag, LagOptions, StreamLag } from './interfaces/lag.interface';
 import { positiveInteger } from './option-validation';
 import type { RedisClient } from './redis-connection';
@@ -65,9 +65,38 @@ export class StreamLagReader {
     validateStreamName(stream);
     validateGroupName(group);
     const maxCount = resolveMaxCount(options, 'Redstream.groupLag');
+    return this.lagOfGroup(stream, group, maxCount, (maxLagCount) =>
+      groupInfo(this.client, this.keys, stream, group, { maxLagCount }),
+    );
+  }
+
+  /**
+   * {@link groupLag} from the group's XINFO GROUPS record, already read by the caller
+   * (`Redstream.status()` reads every group of a stream at once): the same figures, without
+   * reading the groups a second time.
+   */
+  async groupLagFromRecord(
+    stream: string,
+    record: XinfoGroupRecord,
+    options: LagOptions = {},
+  ): Promise<GroupLag | undefined> {
+    validateStreamName(stream);
+    const group = validateGroupName(record.name);
+    const maxCount = resolveMaxCount(options, 'Redstream.groupLag');
+    return this.lagOfGroup(stream, group, maxCount, (maxLagCount) =>
+      groupInfoFromRecord(this.client, this.keys, stream, record, { maxLagCount }),
+    );
+  }
+
+  private async lagOfGroup(
+    stream: string,
+    group: string,
+    maxCount: number,
+    readInfo: (maxLagCount: number) => Promise<GroupInfo | undefined>,
+  ): Promise<GroupLag | undefined> {
     const key = this.keys.stream(stream);
     const [info, position, nowMs] = await Promise.all([
-      groupInfo(this.client, this.keys, stream, group, { maxLagCount: maxCount }),
+      readInfo(maxCount),
       readStreamPosition(this.client, key),
       this.serverTimeMs(key),
     ]);
