@@ -2,9 +2,8 @@ import { positiveInteger } from './option-validation';
 import type { RedisClient } from './redis-connection';
 import type { RedstreamKeys } from './redstream-keys';
 import { validateGroupName, validateStreamName } from './redstream-keys';
-import { scripts } from './scripts';
+import { entryAgeMs, serverTimeMs } from './server-clock';
 import { countRange } from './stream-count';
-import { streamIdTimestamp } from './stream-id';
 
 /** One member of a consumer group. */
 export interface GroupMemberInfo {
@@ -124,13 +123,12 @@ async function readGroupInfo(
   maxLagCount: number,
 ): Promise<GroupInfo> {
   const group = String(found.name);
-  const [consumers, summary, oldest, time] = await Promise.all([
+  const [consumers, summary, oldest, nowMs] = await Promise.all([
     client.xinfo('CONSUMERS', streamKey, group) as Promise<(string | number)[][]>,
     client.xpending(streamKey, group) as Promise<[number, string | null, string | null, unknown]>,
     client.xpending(streamKey, group, '-', '+', 1) as Promise<[string, string, number, number][]>,
-    scripts.serverTime.run(client, [streamKey], []) as Promise<[string, string]>,
+    serverTimeMs(client, streamKey),
   ]);
-  const nowMs = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
   const lastDeliveredId = String(found['last-delivered-id']);
   const redisLag = found.lag;
   const lag: Pick<GroupInfo, 'lag' | 'lagSource'> =
@@ -152,7 +150,7 @@ async function readGroupInfo(
   };
   if (oldest.length > 0) {
     const [id, member, idleMs, deliveries] = oldest[0];
-    info.oldestPending = { id, ageMs: Math.max(0, nowMs - streamIdTimestamp(id)), idleMs, member, deliveries };
+    info.oldestPending = { id, ageMs: entryAgeMs(id, nowMs), idleMs, member, deliveries };
   }
   return info;
 }

@@ -9,7 +9,7 @@ import {
   validateGroupName,
   validateStreamName,
 } from './redstream-keys';
-import { scripts } from './scripts';
+import { entryAgeMs, serverTimeMs } from './server-clock';
 import { countRange } from './stream-count';
 import { compareStreamIds, streamIdTimestamp } from './stream-id';
 import { readStreamPosition, StreamPosition } from './stream-position';
@@ -50,7 +50,7 @@ export class StreamLagReader {
     const [offset, position, nowMs] = await Promise.all([
       this.client.get(this.keys.offset(stream, consumer)),
       readStreamPosition(this.client, key),
-      this.serverTimeMs(key),
+      serverTimeMs(this.client, key),
     ]);
     // A consumer that never committed reads from the start.
     const lag = await this.lagAfter(key, offset ?? '0-0', position, nowMs, maxCount);
@@ -98,13 +98,13 @@ export class StreamLagReader {
     const [info, position, nowMs] = await Promise.all([
       readInfo(maxCount),
       readStreamPosition(this.client, key),
-      this.serverTimeMs(key),
+      serverTimeMs(this.client, key),
     ]);
     if (!info) return undefined;
     let lag: Lag = NOTHING_WAITING;
     if (info.lag > 0) {
       const next = await this.nextIdAfter(key, info.lastDeliveredId);
-      const oldestAgeMs = next === undefined ? 0 : ageMs(next, nowMs);
+      const oldestAgeMs = next === undefined ? 0 : entryAgeMs(next, nowMs);
       lag =
         info.lagSource === 'at-least' && position
           ? { ...(await this.countBefore(key, info.lastDeliveredId, position, maxCount)), oldestAgeMs }
@@ -129,9 +129,15 @@ export class StreamLagReader {
     validateStreamName(stream);
     const delayStream = delayStreamName(stream);
     const key = this.keys.stream(delayStream);
-    const [position, nowMs] = await Promise.all([readStreamPosition(this.client, key), this.serverTimeMs(key)]);
+    const [position, nowMs] = await Promise.all([readStreamPosition(this.client, key), serverTimeMs(this.client, key)]);
     if (!position?.firstId) return { stream, delayStream, ...NOTHING_WAITING };
-    return { stream, delayStream, entries: position.length, oldestAgeMs: ageMs(position.firstId, nowMs), exact: true };
+    return {
+      stream,
+      delayStream,
+      entries: position.length,
+      oldestAgeMs: entryAgeMs(position.firstId, nowMs),
+      exact: true,
+    };
   }
 
   /** Entries of the stream at `key` after `after`, from the stream's counters where they tell. */
@@ -145,11 +151,11 @@ export class StreamLagReader {
     if (!position?.firstId || compareStreamIds(after, position.lastGeneratedId) >= 0) return NOTHING_WAITING;
     // Everything at or below the offset is gone (trimmed): every entry left waits.
     if (compareStreamIds(after, position.firstId) < 0) {
-      return { entries: position.length, oldestAgeMs: ageMs(position.firstId, nowMs), exact: true };
+      return { entries: position.length, oldestAgeMs: entryAgeMs(position.firstId, nowMs), exact: true };
     }
     // Inside the stream Redis keeps no rank: count the shorter side, within `maxCount`.
     const waiting = await countRange(this.client, key, `(${after}`, '+', maxCount);
-    const oldestAgeMs = waiting.firstId === undefined ? 0 : ageMs(waiting.firstId, nowMs);
+    const oldestAgeMs = waiting.firstId === undefined ? 0 : entryAgeMs(waiting.firstId, nowMs);
     if (waiting.complete) return { entries: waiting.count, oldestAgeMs, exact: true };
     return { ...(await this.countBefore(key, after, position, maxCount)), oldestAgeMs };
   }
@@ -174,22 +180,12 @@ export class StreamLagReader {
     const next = (await this.client.xrange(key, `(${after}`, '+', 'COUNT', 1)) as [string, string[]][];
     return next[0]?.[0];
   }
-
-  /** Redis's clock on the node that holds `key` (and stamped its ids), in ms. */
-  private async serverTimeMs(key: string): Promise<number> {
-    const [seconds, micros] = (await scripts.serverTime.run(this.client, [key], [])) as [string, string];
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  }
 }
 
 function resolveMaxCount(options: LagOptions, where: string): number {
   return options.maxCount === undefined
     ? DEFAULT_LAG_MAX_COUNT
     : positiveInteger(options.maxCount, `${where}: maxCount`);
-}
-
-function ageMs(id: string, nowMs: number): number {
-  return Math.max(0, nowMs - streamIdTimestamp(id));
 }
 
 /**
