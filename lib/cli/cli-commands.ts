@@ -225,19 +225,6 @@ export async function peekCommand(
   );
 }
 
-/** `--to` of `redstream rewind`: `start`, `end`, a stream id or an ISO 8601 time. */
-export function parseRewindTarget(value: string): RewindTarget {
-  if (value === 'start') return { kind: 'start' };
-  if (value === 'end') return { kind: 'end' };
-  if (isStreamId(value)) return { kind: 'id', id: value };
-  // A date alone (2026-11-30) or a date and time; Date.parse accepts much more, so insist on the form.
-  if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) {
-    const ms = Date.parse(value);
-    if (!Number.isNaN(ms)) return { kind: 'time', ms };
-  }
-  throw new CliUsageError(cliMessages.invalidTarget(value));
-}
-
 /** `redstream rewind <stream> <consumer> --to <target>`. */
 export async function rewindCommand(
   { session, options, out }: CommandContext,

@@ -141,6 +141,15 @@ describe('the redstream command', () => {
       }
     });
 
+    it('names the accepted forms of --to, in the words the dashboard uses', async () => {
+      const result = await run(['rewind', 'products', 'indexer', '--to', 'yesterday']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(
+        'rewind: the target must be "start", "end", a stream id (<ms>-<seq>) or an ISO 8601 time ' +
+          'such as 2026-11-30T08:00:00Z; got "yesterday"',
+      );
+    });
+
     it('exits 1 when Redis is unreachable, naming the URL without its password, with no stack', async () => {
       const result = await run(['status'], { REDIS_URL: 'redis://user:secret@127.0.0.1:1' });
       expect(result.code).toBe(1);
