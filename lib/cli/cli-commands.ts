@@ -4,7 +4,8 @@ import type { TrimPlan, TrimResult } from '../engine/interfaces/trimmer-options.
 import { rewindOffset, RewindTarget } from '../engine/offset-rewind';
 import { consumerLockName, validateConsumerName, validateStreamName } from '../engine/redstream-keys';
 import { countRange } from '../engine/stream-count';
-import { isStreamId, streamIdTimestamp } from '../engine/stream-id';
+import { entryAgeMs, serverTimeMs } from '../engine/server-clock';
+import { isStreamId } from '../engine/stream-id';
 import { CliOperationalError, CliUsageError } from './cli-errors';
 import { formatDuration, formatTable, truncate } from './cli-output';
 import { startProgress } from './cli-progress-bar';
@@ -194,15 +195,15 @@ export async function peekCommand(
   const from = options.from ?? '-';
   if (from !== '-') streamId(from);
   const key = session.redstream.keys.stream(stream);
-  const [raw, time] = await Promise.all([
+  // Ages on the clock of the stream's node, read as `lag` and `status` read it.
+  const [raw, nowMs] = await Promise.all([
     session.client.xrange(key, from, '+', 'COUNT', options.count) as Promise<[string, string[]][]>,
-    session.client.time(),
+    serverTimeMs(session.client, key),
   ]);
-  const nowMs = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
   const entries: PeekedEntry[] = raw.map(([id, flat]) => {
     const fields: Record<string, string> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]] = flat[i + 1];
-    return { id, ageMs: Math.max(0, nowMs - streamIdTimestamp(id)), fields };
+    return { id, ageMs: entryAgeMs(id, nowMs), fields };
   });
   out.json({ stream, entries });
   out.text(
@@ -222,19 +223,6 @@ export async function peekCommand(
           ]),
         ),
   );
-}
-
-/** `--to` of `redstream rewind`: `start`, `end`, a stream id or an ISO 8601 time. */
-export function parseRewindTarget(value: string): RewindTarget {
-  if (value === 'start') return { kind: 'start' };
-  if (value === 'end') return { kind: 'end' };
-  if (isStreamId(value)) return { kind: 'id', id: value };
-  // A date alone (2026-11-30) or a date and time; Date.parse accepts much more, so insist on the form.
-  if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) {
-    const ms = Date.parse(value);
-    if (!Number.isNaN(ms)) return { kind: 'time', ms };
-  }
-  throw new CliUsageError(cliMessages.invalidTarget(value));
 }
 
 /** `redstream rewind <stream> <consumer> --to <target>`. */

@@ -13,8 +13,6 @@ export const cliMessages = {
     `next commit overwrites this offset unless it is restarted`,
   activeWhileForgotten: (owner: string) =>
     `warning: instance ${owner} holds the consumer's lock; it registers again the next time it becomes active`,
-  invalidTarget: (value: string) =>
-    `--to must be a stream id (<ms>-<seq>), an ISO 8601 time, "start" or "end"; got ${JSON.stringify(value)}`,
   invalidCount: (value: string) => `expected a positive integer, got ${JSON.stringify(value)}`,
   invalidId: (value: string) => `${JSON.stringify(value)} is not a Redis stream id (<ms>-<seq>)`,
   dropNeedsSelection: () => 'dead drop deletes dead letters for good: pass --ids <id...>, or --all to drop every one',

@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { RedstreamConfigError } from '../engine/errors';
+import { parseRewindTarget, RewindTarget } from '../engine/offset-rewind';
 import { describeConnection } from '../engine/redis-connection';
 import { DEFAULT_REDIS_URL } from '../engine/redstream-defaults';
 import {
@@ -9,7 +10,6 @@ import {
   deadReplayCommand,
   forgetCommand,
   lagCommand,
-  parseRewindTarget,
   peekCommand,
   rewindCommand,
   statusCommand,
@@ -40,7 +40,8 @@ function positiveInteger(value: string): number {
   return parsed;
 }
 
-function rewindTarget(value: string): ReturnType<typeof parseRewindTarget> {
+/** `--to` of `rewind`, read by the engine as the dashboard's `to` is; a bad one is a usage error. */
+function rewindTarget(value: string): RewindTarget {
   try {
     return parseRewindTarget(value);
   } catch (error) {

@@ -22,9 +22,6 @@ export const DASHBOARD_INVALID_REPLAY_IDS = (max: number): string =>
 export const DASHBOARD_STREAM_NOT_SHOWN = (stream: string): string =>
   `stream "${stream}" is not shown on this dashboard`;
 
-export const DASHBOARD_INVALID_REWIND_TARGET = (): string =>
-  '"to" must be "start", "end" or an entry id such as 1700000000000-0 (read from it on)';
-
 export const DASHBOARD_NOT_AN_OBJECT = (): string => 'expected a JSON object';
 
 export const DASHBOARD_UNKNOWN_FIELDS = (unknown: readonly string[], expected: readonly string[]): string =>

@@ -1,13 +1,12 @@
 import { BadRequestException, ConflictException, Inject, Injectable } from '@nestjs/common';
 import { Redstream, ReplayResult, StreamStatus, validateConsumerName, validateStreamName } from '../engine';
-import { rewindOffset, RewindTarget } from '../engine/offset-rewind';
+import { parseRewindTarget, rewindOffset } from '../engine/offset-rewind';
 import { isStreamId } from '../engine/stream-id';
 import { DASHBOARD_MAX_REPLAY_IDS, REDSTREAM_DASHBOARD_OPTIONS } from './redstream-dashboard.constants';
 import {
   DASHBOARD_BAD_REQUEST,
   DASHBOARD_CONSUMER_ACTIVE,
   DASHBOARD_INVALID_REPLAY_IDS,
-  DASHBOARD_INVALID_REWIND_TARGET,
   DASHBOARD_NOT_AN_OBJECT,
   DASHBOARD_STREAM_NOT_SHOWN,
   DASHBOARD_UNKNOWN_FIELDS,
@@ -64,13 +63,15 @@ export class RedstreamDashboardService {
 
   /**
    * Moves the committed offset of a stopped consumer so that it reads from `to` on (`start`,
-   * `end` or an entry id); refused while an instance holds its lock.
+   * `end`, an entry id or an ISO 8601 time, as the CLI's `--to`); refused while an instance
+   * holds its lock.
    */
   async rewind(body: unknown): Promise<RedstreamDashboardRewindResult> {
     const { stream, consumer, to } = parseBody(body, ['stream', 'consumer', 'to']);
     const streamName = this.stream(stream);
     const consumerName = guarded(() => validateConsumerName(consumer));
-    const result = await rewindOffset(this.redstream.client, this.redstream.keys, streamName, consumerName, target(to));
+    const target = guarded(() => parseRewindTarget(to));
+    const result = await rewindOffset(this.redstream.client, this.redstream.keys, streamName, consumerName, target);
     if (result.status === 'active') throw new ConflictException(DASHBOARD_CONSUMER_ACTIVE(streamName, consumerName));
     return { stream: streamName, consumer: consumerName, previous: result.previous, offset: result.offset };
   }
@@ -83,13 +84,6 @@ export class RedstreamDashboardService {
     }
     return name;
   }
-}
-
-/** Where a rewind goes: `start`, `end`, or the entry id to read from on. */
-function target(to: unknown): RewindTarget {
-  if (to === 'start' || to === 'end') return { kind: to };
-  if (typeof to === 'string' && isStreamId(to)) return { kind: 'id', id: to };
-  throw badRequest(DASHBOARD_INVALID_REWIND_TARGET());
 }
 
 function parseBody<TKey extends string>(body: unknown, keys: readonly TKey[]): Partial<Record<TKey, unknown>> {

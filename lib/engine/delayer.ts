@@ -6,6 +6,7 @@ import { parseStreamEntries, payloadFieldOf, RawStreamEntry } from './message-pa
 import type { RedstreamContext } from './redstream-context';
 import { consumerLockName, DELAYER_CONSUMER_NAME, delayStreamName, validateStreamName } from './redstream-keys';
 import { scripts } from './scripts';
+import { serverTimeMs } from './server-clock';
 import { streamNameOf } from './stream-definition';
 import { streamIdTimestamp } from './stream-id';
 import { StreamWorker } from './stream-worker';
@@ -54,11 +55,7 @@ export class Delayer extends StreamWorker {
   }
 
   protected async processBatch(entries: RawStreamEntry[]): Promise<void> {
-    const [seconds, micros] = (await scripts.serverTime.run(this.client, [this.streamKey], [])) as [
-      string | number,
-      string | number,
-    ];
-    const dueBefore = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - this.delayMs;
+    const dueBefore = (await serverTimeMs(this.client, this.streamKey)) - this.delayMs;
     let dueCount = 0;
     while (dueCount < entries.length && streamIdTimestamp(entries[dueCount][0]) <= dueBefore) dueCount++;
 

@@ -2,9 +2,8 @@ import { positiveInteger } from './option-validation';
 import type { RedisClient } from './redis-connection';
 import type { RedstreamKeys } from './redstream-keys';
 import { validateGroupName, validateStreamName } from './redstream-keys';
-import { scripts } from './scripts';
+import { entryAgeMs, serverTimeMs } from './server-clock';
 import { countRange } from './stream-count';
-import { streamIdTimestamp } from './stream-id';
 
 /** One member of a consumer group. */
 export interface GroupMemberInfo {
@@ -71,10 +70,7 @@ export async function groupInfo(
   group: string,
   options: { maxLagCount?: number } = {},
 ): Promise<GroupInfo | undefined> {
-  const maxLagCount =
-    options.maxLagCount === undefined
-      ? DEFAULT_MAX_LAG_COUNT
-      : positiveInteger(options.maxLagCount, 'groupInfo: maxLagCount');
+  const maxLagCount = resolveMaxLagCount(options);
   validateStreamName(stream);
   validateGroupName(group);
   const streamKey = keys.stream(stream);
@@ -82,14 +78,57 @@ export async function groupInfo(
   const groups = ((await client.xinfo('GROUPS', streamKey)) as (string | number | null)[][]).map(recordOf);
   const found = groups.find((record) => record.name === group);
   if (!found) return undefined;
+  return readGroupInfo(client, streamKey, stream, found, maxLagCount);
+}
 
-  const [consumers, summary, oldest, time] = await Promise.all([
+/**
+ * {@link groupInfo} from the group's XINFO GROUPS record (`recordOf` of one entry) read by
+ * the caller, for one that reads every group of a stream anyway (`Redstream.status()`): the
+ * rest of the reads, without reading the groups again. `undefined` when the stream or the
+ * group was deleted since that read.
+ */
+export async function groupInfoFromRecord(
+  client: RedisClient,
+  keys: RedstreamKeys,
+  stream: string,
+  record: XinfoGroupRecord,
+  options: { maxLagCount?: number } = {},
+): Promise<GroupInfo | undefined> {
+  const maxLagCount = resolveMaxLagCount(options);
+  validateStreamName(stream);
+  validateGroupName(record.name);
+  try {
+    return await readGroupInfo(client, keys.stream(stream), stream, record, maxLagCount);
+  } catch (error) {
+    // Deleted between the caller's read and these: as groupInfo would have found it.
+    if (error instanceof Error && /^NOGROUP|no such key/i.test(error.message)) return undefined;
+    throw error;
+  }
+}
+
+/** A group's entry of XINFO GROUPS as a record (`name`, `pending`, `last-delivered-id`, `lag`...). */
+export type XinfoGroupRecord = FlatRecord;
+
+function resolveMaxLagCount(options: { maxLagCount?: number }): number {
+  return options.maxLagCount === undefined
+    ? DEFAULT_MAX_LAG_COUNT
+    : positiveInteger(options.maxLagCount, 'groupInfo: maxLagCount');
+}
+
+async function readGroupInfo(
+  client: RedisClient,
+  streamKey: string,
+  stream: string,
+  found: XinfoGroupRecord,
+  maxLagCount: number,
+): Promise<GroupInfo> {
+  const group = String(found.name);
+  const [consumers, summary, oldest, nowMs] = await Promise.all([
     client.xinfo('CONSUMERS', streamKey, group) as Promise<(string | number)[][]>,
     client.xpending(streamKey, group) as Promise<[number, string | null, string | null, unknown]>,
     client.xpending(streamKey, group, '-', '+', 1) as Promise<[string, string, number, number][]>,
-    scripts.serverTime.run(client, [streamKey], []) as Promise<[string, string]>,
+    serverTimeMs(client, streamKey),
   ]);
-  const nowMs = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
   const lastDeliveredId = String(found['last-delivered-id']);
   const redisLag = found.lag;
   const lag: Pick<GroupInfo, 'lag' | 'lagSource'> =
@@ -111,7 +150,7 @@ export async function groupInfo(
   };
   if (oldest.length > 0) {
     const [id, member, idleMs, deliveries] = oldest[0];
-    info.oldestPending = { id, ageMs: Math.max(0, nowMs - streamIdTimestamp(id)), idleMs, member, deliveries };
+    info.oldestPending = { id, ageMs: entryAgeMs(id, nowMs), idleMs, member, deliveries };
   }
   return info;
 }

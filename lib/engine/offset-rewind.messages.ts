@@ -7,3 +7,11 @@ export function rewindInvalidId(id: string): string {
 export function rewindInvalidTime(ms: number): string {
   return `rewind: ${ms} is not a time in ms since the epoch`;
 }
+
+/** A rewind target (the CLI's `--to`, the dashboard's `to`) in none of the accepted forms. */
+export function rewindInvalidTarget(value: unknown): string {
+  return (
+    'rewind: the target must be "start", "end", a stream id (<ms>-<seq>) or an ISO 8601 time ' +
+    `such as 2026-11-30T08:00:00Z; got ${JSON.stringify(value) ?? String(value)}`
+  );
+}

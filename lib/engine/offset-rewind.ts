@@ -4,7 +4,7 @@ import { scripts } from './scripts';
 import { compareStreamIds, isStreamId } from './stream-id';
 import { readStreamPosition } from './stream-position';
 import { RedstreamConfigError } from './errors';
-import { rewindInvalidId, rewindInvalidTime } from './offset-rewind.messages';
+import { rewindInvalidId, rewindInvalidTarget, rewindInvalidTime } from './offset-rewind.messages';
 
 /**
  * Where a rewound consumer goes on: the beginning of the stream, its end (nothing is read
@@ -13,6 +13,31 @@ import { rewindInvalidId, rewindInvalidTime } from './offset-rewind.messages';
  */
 export type RewindTarget =
   { kind: 'start' } | { kind: 'end' } | { kind: 'id'; id: string } | { kind: 'time'; ms: number };
+
+/**
+ * An ISO 8601 date (2026-11-30, midnight UTC) or date and time, with an optional offset (a time
+ * without one is local to the process). `Date.parse` alone accepts far more ("1", "May 5"),
+ * whose meaning varies between engines: only this form is read as a time.
+ */
+const ISO_8601_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * Reads a rewind target as an operator writes it (the CLI's `--to`, the dashboard's `to`):
+ * `start`, `end`, a stream id (the first entry to read again) or an ISO 8601 time (the first
+ * entry written at or after it). Throws RedstreamConfigError naming the accepted forms.
+ */
+export function parseRewindTarget(value: unknown): RewindTarget {
+  if (typeof value === 'string') {
+    if (value === 'start' || value === 'end') return { kind: value };
+    if (isStreamId(value)) return { kind: 'id', id: value };
+    if (ISO_8601_TIME.test(value)) {
+      const ms = Date.parse(value);
+      // Before 1970 no entry id can be: refused here rather than by rewindOffset, in the same words.
+      if (Number.isSafeInteger(ms) && ms >= 0) return { kind: 'time', ms };
+    }
+  }
+  throw new RedstreamConfigError(rewindInvalidTarget(value));
+}
 
 /** What a rewind did. */
 export type RewindResult =

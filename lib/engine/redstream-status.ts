@@ -1,6 +1,6 @@
 import type { Cluster } from 'ioredis';
 import { RedstreamConfigError } from './errors';
-import { recordOf } from './group-info';
+import { recordOf, XinfoGroupRecord } from './group-info';
 import type {
   ConsumerStatus,
   GroupStatus,
@@ -142,8 +142,9 @@ export class StatusCollector {
     if (!isValid(validateGroupName, group.name)) {
       return { ...base, pending: group.pending, lag: group.lag ?? 0, lagMs: 0, oldestPendingAgeMs: 0 };
     }
-    const lag = await this.lagReader.groupLag(stream, group.name, { maxCount });
-    // Destroyed between the two reads.
+    // The record read with the stream's other groups: XINFO GROUPS once per stream, not again per group.
+    const lag = await this.lagReader.groupLagFromRecord(stream, group.record, { maxCount });
+    // Destroyed since the groups were read.
     if (!lag) return undefined;
     return {
       ...base,
@@ -167,6 +168,7 @@ export class StatusCollector {
     return raw
       .map(recordOf)
       .map((record) => ({
+        record,
         name: String(record.name),
         consumers: Number(record.consumers),
         pending: Number(record.pending),
@@ -178,6 +180,8 @@ export class StatusCollector {
 }
 
 interface GroupRecord {
+  /** The group's XINFO GROUPS entry, for the lag read. */
+  record: XinfoGroupRecord;
   name: string;
   consumers: number;
   pending: number;

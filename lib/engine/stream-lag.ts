@@ -1,4 +1,4 @@
-import { groupInfo } from './group-info';
+import { GroupInfo, groupInfo, groupInfoFromRecord, XinfoGroupRecord } from './group-info';
 import type { ConsumerLag, DelayBacklog, GroupLag, LagOptions, StreamLag } from './interfaces/lag.interface';
 import { positiveInteger } from './option-validation';
 import type { RedisClient } from './redis-connection';
@@ -9,7 +9,7 @@ import {
   validateGroupName,
   validateStreamName,
 } from './redstream-keys';
-import { scripts } from './scripts';
+import { entryAgeMs, serverTimeMs } from './server-clock';
 import { countRange } from './stream-count';
 import { compareStreamIds, streamIdTimestamp } from './stream-id';
 import { readStreamPosition, StreamPosition } from './stream-position';
@@ -50,7 +50,7 @@ export class StreamLagReader {
     const [offset, position, nowMs] = await Promise.all([
       this.client.get(this.keys.offset(stream, consumer)),
       readStreamPosition(this.client, key),
-      this.serverTimeMs(key),
+      serverTimeMs(this.client, key),
     ]);
     // A consumer that never committed reads from the start.
     const lag = await this.lagAfter(key, offset ?? '0-0', position, nowMs, maxCount);
@@ -65,17 +65,46 @@ export class StreamLagReader {
     validateStreamName(stream);
     validateGroupName(group);
     const maxCount = resolveMaxCount(options, 'Redstream.groupLag');
+    return this.lagOfGroup(stream, group, maxCount, (maxLagCount) =>
+      groupInfo(this.client, this.keys, stream, group, { maxLagCount }),
+    );
+  }
+
+  /**
+   * {@link groupLag} from the group's XINFO GROUPS record, already read by the caller
+   * (`Redstream.status()` reads every group of a stream at once): the same figures, without
+   * reading the groups a second time.
+   */
+  async groupLagFromRecord(
+    stream: string,
+    record: XinfoGroupRecord,
+    options: LagOptions = {},
+  ): Promise<GroupLag | undefined> {
+    validateStreamName(stream);
+    const group = validateGroupName(record.name);
+    const maxCount = resolveMaxCount(options, 'Redstream.groupLag');
+    return this.lagOfGroup(stream, group, maxCount, (maxLagCount) =>
+      groupInfoFromRecord(this.client, this.keys, stream, record, { maxLagCount }),
+    );
+  }
+
+  private async lagOfGroup(
+    stream: string,
+    group: string,
+    maxCount: number,
+    readInfo: (maxLagCount: number) => Promise<GroupInfo | undefined>,
+  ): Promise<GroupLag | undefined> {
     const key = this.keys.stream(stream);
     const [info, position, nowMs] = await Promise.all([
-      groupInfo(this.client, this.keys, stream, group, { maxLagCount: maxCount }),
+      readInfo(maxCount),
       readStreamPosition(this.client, key),
-      this.serverTimeMs(key),
+      serverTimeMs(this.client, key),
     ]);
     if (!info) return undefined;
     let lag: Lag = NOTHING_WAITING;
     if (info.lag > 0) {
       const next = await this.nextIdAfter(key, info.lastDeliveredId);
-      const oldestAgeMs = next === undefined ? 0 : ageMs(next, nowMs);
+      const oldestAgeMs = next === undefined ? 0 : entryAgeMs(next, nowMs);
       lag =
         info.lagSource === 'at-least' && position
           ? { ...(await this.countBefore(key, info.lastDeliveredId, position, maxCount)), oldestAgeMs }
@@ -100,9 +129,15 @@ export class StreamLagReader {
     validateStreamName(stream);
     const delayStream = delayStreamName(stream);
     const key = this.keys.stream(delayStream);
-    const [position, nowMs] = await Promise.all([readStreamPosition(this.client, key), this.serverTimeMs(key)]);
+    const [position, nowMs] = await Promise.all([readStreamPosition(this.client, key), serverTimeMs(this.client, key)]);
     if (!position?.firstId) return { stream, delayStream, ...NOTHING_WAITING };
-    return { stream, delayStream, entries: position.length, oldestAgeMs: ageMs(position.firstId, nowMs), exact: true };
+    return {
+      stream,
+      delayStream,
+      entries: position.length,
+      oldestAgeMs: entryAgeMs(position.firstId, nowMs),
+      exact: true,
+    };
   }
 
   /** Entries of the stream at `key` after `after`, from the stream's counters where they tell. */
@@ -116,11 +151,11 @@ export class StreamLagReader {
     if (!position?.firstId || compareStreamIds(after, position.lastGeneratedId) >= 0) return NOTHING_WAITING;
     // Everything at or below the offset is gone (trimmed): every entry left waits.
     if (compareStreamIds(after, position.firstId) < 0) {
-      return { entries: position.length, oldestAgeMs: ageMs(position.firstId, nowMs), exact: true };
+      return { entries: position.length, oldestAgeMs: entryAgeMs(position.firstId, nowMs), exact: true };
     }
     // Inside the stream Redis keeps no rank: count the shorter side, within `maxCount`.
     const waiting = await countRange(this.client, key, `(${after}`, '+', maxCount);
-    const oldestAgeMs = waiting.firstId === undefined ? 0 : ageMs(waiting.firstId, nowMs);
+    const oldestAgeMs = waiting.firstId === undefined ? 0 : entryAgeMs(waiting.firstId, nowMs);
     if (waiting.complete) return { entries: waiting.count, oldestAgeMs, exact: true };
     return { ...(await this.countBefore(key, after, position, maxCount)), oldestAgeMs };
   }
@@ -145,22 +180,12 @@ export class StreamLagReader {
     const next = (await this.client.xrange(key, `(${after}`, '+', 'COUNT', 1)) as [string, string[]][];
     return next[0]?.[0];
   }
-
-  /** Redis's clock on the node that holds `key` (and stamped its ids), in ms. */
-  private async serverTimeMs(key: string): Promise<number> {
-    const [seconds, micros] = (await scripts.serverTime.run(this.client, [key], [])) as [string, string];
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  }
 }
 
 function resolveMaxCount(options: LagOptions, where: string): number {
   return options.maxCount === undefined
     ? DEFAULT_LAG_MAX_COUNT
     : positiveInteger(options.maxCount, `${where}: maxCount`);
-}
-
-function ageMs(id: string, nowMs: number): number {
-  return Math.max(0, nowMs - streamIdTimestamp(id));
 }
 
 /**

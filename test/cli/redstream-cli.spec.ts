@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Consumer, Redstream, RedstreamStatus } from '../../lib/engine';
 import { testRedisUrl, waitFor } from '../support/test-redis';
-import { closeTestRedstream, openTestRedstream } from '../support/test-redstream';
+import { closeTestRedstream, openTestRedstream, writeAgedEntries } from '../support/test-redstream';
 
 const repositoryRoot = join(__dirname, '..', '..');
 
@@ -141,6 +141,15 @@ describe('the redstream command', () => {
       }
     });
 
+    it('names the accepted forms of --to, in the words the dashboard uses', async () => {
+      const result = await run(['rewind', 'products', 'indexer', '--to', 'yesterday']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(
+        'rewind: the target must be "start", "end", a stream id (<ms>-<seq>) or an ISO 8601 time ' +
+          'such as 2026-11-30T08:00:00Z; got "yesterday"',
+      );
+    });
+
     it('exits 1 when Redis is unreachable, naming the URL without its password, with no stack', async () => {
       const result = await run(['status'], { REDIS_URL: 'redis://user:secret@127.0.0.1:1' });
       expect(result.code).toBe(1);
@@ -238,6 +247,31 @@ describe('the redstream command', () => {
     });
     const human = await cli('peek', 'products', '--count', '1');
     expect(human.stdout).toMatch(new RegExp(`^ID +AGE +FIELDS\n${ids[0]} +\\S+ +payload=\\{"id":0\\}\n$`));
+  });
+
+  it("peek's ages are the engine's: the stream node's clock, as lag reads it", async () => {
+    const ids = await writeAgedEntries(admin, streamKey(), 2, 60_000);
+    await admin.set(redstream.keys.offset('products', 'indexer'), '0-0');
+    const commands: { args: string[]; source: string }[] = [];
+    const monitor = await admin.monitor();
+    try {
+      monitor.on('monitor', (_time: string, args: string[], source: string) => commands.push({ args, source }));
+      const page = await json<{ entries: { id: string; ageMs: number }[] }>('peek', 'products', '--count', '1');
+      const [lag] = await json<{ lagMs: number }[]>('lag', 'products');
+      // MONITOR shows commands in the order Redis ran them: once this one shows, every one of the CLI's has.
+      const mark = `${namespace}:monitor-mark`;
+      await admin.exists(mark);
+      await waitFor(() => commands.some(({ args }) => args.includes(mark)));
+
+      expect(page.entries.map((entry) => entry.id)).toEqual([ids[0]]);
+      expect(page.entries[0].ageMs).toBeGreaterThanOrEqual(60_000);
+      expect(page.entries[0].ageMs).toBeLessThan(lag.lagMs + 5_000);
+      expect(lag.lagMs).toBeGreaterThanOrEqual(page.entries[0].ageMs);
+      // TIME only inside the engine's script on the stream's key, never sent to whichever node.
+      expect(commands.filter(({ args, source }) => args[0] === 'time' && source !== 'lua')).toEqual([]);
+    } finally {
+      monitor.disconnect();
+    }
   });
 
   describe('rewind', () => {

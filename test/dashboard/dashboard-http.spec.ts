@@ -230,13 +230,22 @@ describe('dashboard guard and actions', () => {
     });
     expect(form.status).toBe(415);
     expect(((await form.json()) as { message: string }).message).toMatch(/only as JSON/);
-    expect((await rewind({ stream: ORDERS, consumer: INDEXER, to: 'yesterday' })).status).toBe(400);
+    // The target is read as the CLI's --to is, and refused in the same words.
+    const garbage = await rewind({ stream: ORDERS, consumer: INDEXER, to: 'yesterday' });
+    expect(garbage.status).toBe(400);
+    expect(garbage.body.message).toBe(
+      'Redstream dashboard: rewind: the target must be "start", "end", a stream id (<ms>-<seq>) or an ISO 8601 ' +
+        'time such as 2026-11-30T08:00:00Z; got "yesterday"',
+    );
+    expect((await rewind({ stream: ORDERS, consumer: INDEXER, to: 42 })).status).toBe(400);
     expect((await rewind({ stream: ORDERS, consumer: INDEXER, offset: '0-0' })).status).toBe(400);
     expect((await rewind({ stream: 'other', consumer: INDEXER, to: 'start' })).body.message).toMatch(
       /not shown on this dashboard/,
     );
     expect((await rewind({ stream: ORDERS, consumer: 'bad name', to: 'start' })).status).toBe(400);
-    // The one valid request of the lot goes through.
+    // The valid requests of the lot go through: an ISO 8601 time as well as end.
+    const byTime = await rewind({ stream: ORDERS, consumer: INDEXER, to: '2000-01-01T00:00:00Z' });
+    expect(byTime).toMatchObject({ status: 200, body: { offset: '0-0' } });
     expect((await rewind({ stream: ORDERS, consumer: INDEXER, to: 'end' })).status).toBe(200);
     const replay = await postJson(`${url}/redstream/api/replay-dead-letters`, { stream: ORDERS, ids: ['x'] });
     expect(replay.status).toBe(400);

@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { RedstreamConfigError, RedstreamKeys } from '../../lib/engine';
-import { groupInfo } from '../../lib/engine/group-info';
+import { groupInfo, groupInfoFromRecord, recordOf } from '../../lib/engine/group-info';
 import { connectTestRedis, uniqueNamespace, waitFor } from '../support/test-redis';
 
 describe('groupInfo', () => {
@@ -92,6 +92,29 @@ describe('groupInfo', () => {
     });
     await expect(groupInfo(redis, keys, stream, 'search', { maxLagCount: 0 })).rejects.toThrow(
       'groupInfo: maxLagCount must be a positive integer, got 0',
+    );
+  });
+
+  it('gives the same from a group record read beforehand, and nothing once the group is gone', async () => {
+    for (let i = 0; i < 6; i++) await redis.xadd(streamKey(), '*', 'payload', '{}');
+    await redis.xgroup('CREATE', streamKey(), 'search', '0');
+    await deliver('m1', 2);
+    const [record] = ((await redis.xinfo('GROUPS', streamKey())) as (string | number | null)[][]).map(recordOf);
+    const fromRecord = groupInfoFromRecord(redis, keys, stream, record);
+    // Idle times and ages move between the two reads: the rest is equal.
+    const stable = ({ members, oldestPending, ...rest }: NonNullable<Awaited<typeof fromRecord>>) => ({
+      ...rest,
+      members: members.map(({ name, pending }) => ({ name, pending })),
+      oldestPending: { id: oldestPending?.id, member: oldestPending?.member },
+    });
+    expect(stable((await fromRecord)!)).toEqual(stable((await info())!));
+
+    await redis.xgroup('DESTROY', streamKey(), 'search');
+    expect(await groupInfoFromRecord(redis, keys, stream, record)).toBeUndefined();
+    await redis.del(streamKey());
+    expect(await groupInfoFromRecord(redis, keys, stream, record)).toBeUndefined();
+    await expect(groupInfoFromRecord(redis, keys, stream, { ...record, name: 'a b' })).rejects.toThrow(
+      RedstreamConfigError,
     );
   });
 });

@@ -1,8 +1,59 @@
 import Redis from 'ioredis';
 import { Redstream, RedstreamConfigError } from '../../lib/engine';
-import { rewindOffset } from '../../lib/engine/offset-rewind';
+import { parseRewindTarget, rewindOffset } from '../../lib/engine/offset-rewind';
 import { consumerLockName } from '../../lib/engine/redstream-keys';
 import { closeTestRedstream, openTestRedstream } from '../support/test-redstream';
+
+// What an operator writes as a target (the CLI's `--to`, the dashboard's `to`), read in one place.
+describe('parseRewindTarget', () => {
+  it('reads start, end and stream ids as they are', () => {
+    expect(parseRewindTarget('start')).toEqual({ kind: 'start' });
+    expect(parseRewindTarget('end')).toEqual({ kind: 'end' });
+    expect(parseRewindTarget('1700000000000-0')).toEqual({ kind: 'id', id: '1700000000000-0' });
+    expect(parseRewindTarget('1700000000000-18446744073709551615')).toEqual({
+      kind: 'id',
+      id: '1700000000000-18446744073709551615',
+    });
+    // An id without a sequence is Redis's shorthand for <ms>-0.
+    expect(parseRewindTarget('1700000000000')).toEqual({ kind: 'id', id: '1700000000000' });
+  });
+
+  it('reads ISO 8601 dates and times, with Z or an offset, as ms since the epoch', () => {
+    expect(parseRewindTarget('2026-11-30T08:00:00Z')).toEqual({ kind: 'time', ms: Date.UTC(2026, 10, 30, 8) });
+    expect(parseRewindTarget('2026-11-30T08:00:00.250Z')).toEqual({
+      kind: 'time',
+      ms: Date.UTC(2026, 10, 30, 8, 0, 0, 250),
+    });
+    expect(parseRewindTarget('2026-11-30T09:00:00+01:00')).toEqual({ kind: 'time', ms: Date.UTC(2026, 10, 30, 8) });
+    // A date alone is midnight UTC (ECMAScript's rule for the date-only form).
+    expect(parseRewindTarget('2026-11-30')).toEqual({ kind: 'time', ms: Date.UTC(2026, 10, 30) });
+    expect(parseRewindTarget('1970-01-01T00:00:00Z')).toEqual({ kind: 'time', ms: 0 });
+  });
+
+  it('refuses anything else with a RedstreamConfigError naming the accepted forms', () => {
+    const accepted =
+      'rewind: the target must be "start", "end", a stream id (<ms>-<seq>) or an ISO 8601 time ' +
+      'such as 2026-11-30T08:00:00Z; got ';
+    for (const [value, shown] of [
+      ['yesterday', '"yesterday"'],
+      ['', '""'],
+      ['START', '"START"'],
+      ['1700000000000-x', '"1700000000000-x"'],
+      // Date.parse would take these; their meaning depends on the JavaScript engine.
+      ['May 5 2026', '"May 5 2026"'],
+      ['2026/11/30', '"2026/11/30"'],
+      ['2026-13-45', '"2026-13-45"'],
+      // Before any entry id could be.
+      ['1969-12-31T23:59:59Z', '"1969-12-31T23:59:59Z"'],
+      [42, '42'],
+      [null, 'null'],
+      [undefined, 'undefined'],
+      [{ kind: 'start' }, '{"kind":"start"}'],
+    ] as const) {
+      expect(() => parseRewindTarget(value)).toThrow(new RedstreamConfigError(`${accepted}${shown}`));
+    }
+  });
+});
 
 // The engine call behind `redstream rewind` and the dashboard's rewind, without the CLI's own
 // parsing in front: what it refuses, and that the lock check and the write are one step.

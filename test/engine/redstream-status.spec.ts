@@ -70,6 +70,58 @@ describe('Redstream.status', () => {
     expect(JSON.parse(JSON.stringify(status))).toEqual(status);
   });
 
+  it("reads each stream's groups once (one XINFO GROUPS), with the figures groupLag reports", async () => {
+    const key = redstream.keys.stream('orders');
+    const ids = await write(key, 20);
+    await admin.xgroup('CREATE', key, 'search', '0');
+    await admin.xreadgroup('GROUP', 'search', 'm1', 'COUNT', 4, 'STREAMS', key, '>');
+    await admin.xgroup('CREATE', key, 'billing', '0');
+    await admin.xreadgroup('GROUP', 'billing', 'm1', 'COUNT', 2, 'STREAMS', key, '>');
+    // An entry deleted after both groups' positions: Redis no longer tells their lag, it is counted.
+    await admin.xdel(key, ids[15]);
+    // Made by hand with a name the key layout rejects: shown from XINFO GROUPS alone.
+    await admin.xgroup('CREATE', key, 'by hand', '$');
+    const seen: string[][] = [];
+    const monitor = await admin.monitor();
+    try {
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        if (args.some((arg) => arg.startsWith(namespace))) seen.push(args);
+      });
+      const status = await redstream.status();
+      // MONITOR shows commands in the order Redis ran them: once this one shows, every one of status() has.
+      const mark = `${namespace}:monitor-mark`;
+      await admin.exists(mark);
+      await waitFor(() => seen.some((args) => args.includes(mark)));
+
+      const reads = seen.filter(([command, sub]) => command === 'xinfo' && sub.toUpperCase() === 'GROUPS');
+      expect(reads).toEqual([['xinfo', 'GROUPS', key]]);
+      const groups = status.streams[0].groups;
+      expect(groups.map((group) => group.name)).toEqual(['billing', 'by hand', 'search']);
+      for (const group of groups.filter((candidate) => candidate.name !== 'by hand')) {
+        const lag = (await redstream.groupLag('orders', group.name))!;
+        expect(group).toEqual({
+          name: group.name,
+          consumers: 1,
+          pending: lag.pending,
+          lag: lag.entries,
+          lagMs: expect.any(Number),
+          oldestPendingAgeMs: expect.any(Number),
+          lastDeliveredId: lag.lastDeliveredId,
+        });
+        // Ages on Redis's clock, read a moment apart.
+        expect(Math.abs(group.lagMs - lag.oldestAgeMs)).toBeLessThan(5_000);
+        expect(Math.abs(group.oldestPendingAgeMs - lag.oldestPendingAgeMs)).toBeLessThan(5_000);
+      }
+      expect(groups.map(({ name, pending, lag }) => ({ name, pending, lag }))).toEqual([
+        { name: 'billing', pending: 2, lag: 17 },
+        { name: 'by hand', pending: 0, lag: 0 },
+        { name: 'search', pending: 4, lag: 15 },
+      ]);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
   it('shows a running consumer as active with its lock owner, and inactive once stopped', async () => {
     const ids = await write(redstream.keys.stream('orders'), 3);
     const consumer = redstream.consumer({ stream: 'orders', name: 'mailer', handler: () => undefined });

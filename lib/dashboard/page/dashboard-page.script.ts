@@ -275,7 +275,7 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
     var consumer = h('select', { 'data-field': 'rewind-consumer', 'aria-label': 'consumer to rewind' });
     var offset = h('input', {
       'data-field': 'rewind-to',
-      placeholder: 'start, end or an entry id',
+      placeholder: 'start, end, an entry id or an ISO time',
       'aria-label': 'read from',
     });
     var rewind = h('button', { type: 'button', 'data-action': 'rewind' }, 'Rewind');
