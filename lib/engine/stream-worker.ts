@@ -5,6 +5,7 @@ import { RedstreamLockLostError, RedstreamOffsetError } from './errors';
 import type { RedstreamLogFields } from './interfaces/redstream-logger.interface';
 import type { ReadingWorkerOptions, ShardGroupOption } from './interfaces/worker-options.interface';
 import { BalancedShardLease } from './leases/balanced-shard-lease';
+import type { ShardGroupWorkerKind } from './shard-group-membership';
 import { createStreamLock, singleOwnerSetup, SingleOwnerLease } from './leases/single-owner-lease';
 import { validateShardGroupName } from './redstream-keys';
 import type { RawStreamEntry } from './message-parser';
@@ -78,8 +79,8 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     lockName: string,
     options: ReadingWorkerOptions & ShardGroupOption,
     label: string,
-    /** The worker's context on each of its log lines. */
-    logFields?: RedstreamLogFields,
+    /** The worker's context on each of its log lines; `worker` is also its kind in a shard group. */
+    logFields: RedstreamLogFields & { worker: ShardGroupWorkerKind },
   ) {
     const resolved = resolveWorkerOptions(options, label);
     const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
@@ -90,6 +91,7 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     if (group !== undefined && context.shardGroups) {
       const membership = context.shardGroups.membership({
         group: validateShardGroupName(group),
+        kind: logFields.worker,
         timing: {
           ttlMs: resolved.lockTtlMs,
           periodMs: Math.min(resolved.standbyPollMs, resolved.lockRefreshMs),

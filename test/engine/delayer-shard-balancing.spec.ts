@@ -1,5 +1,13 @@
 import Redis from 'ioredis';
-import { Consumer, Delayer, Producer, Redstream, redstreamShards, silentLogger } from '../../lib/engine';
+import {
+  Consumer,
+  Delayer,
+  Producer,
+  Redstream,
+  RedstreamConfigError,
+  redstreamShards,
+  silentLogger,
+} from '../../lib/engine';
 import { recordingShardHandler } from '../support/shard-handler';
 import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
 
@@ -257,4 +265,34 @@ describe('Delayer shard balancing (two instances)', () => {
     expect([consumersActive(a), consumersActive(b)]).toEqual([2, 2]);
     expect(overlaps).toEqual([]);
   }, 60_000);
+
+  // A group's share counts every worker in it. With consumers named `delayer` (whose default
+  // group was the delayers' `products:delayer`) and the delayers on instance a, and only the
+  // delayers on b, a's share was 4 of 8 and b's 2 of 4: a took the 4 consumers, b 2 delayer
+  // shards, and the other 2 delay streams were never re-queued. A group now balances one kind.
+  it('refuses consumers and delayers in one shard group, which left delayer shards without an owner', () => {
+    const a = startInstance('a');
+    expect(() => shards.consumers(a.redstream, { name: 'delayer', handler: () => undefined })).toThrow(
+      RedstreamConfigError,
+    );
+    expect(() =>
+      a.redstream.consumer({
+        stream: shards.streams[0],
+        name: 'indexer',
+        shardGroup: shards.delayerGroup() as string,
+        handler: () => undefined,
+      }),
+    ).toThrow(/Shard group products:delayer balances delayers: a consumer cannot join it/);
+
+    // The other way round, and a consumer group of its own is fine beside the delayers.
+    const b = new Redstream({ redis: testRedisUrl(), namespace, logger: silentLogger });
+    engines.push(b);
+    shards.consumers(b, { name: 'indexer', handler: () => undefined, shardGroup: 'products:shared' });
+    expect(() => shards.delayers(b, { delay: DELAY_MS, shardGroup: 'products:shared' })).toThrow(
+      /balances consumers: a delayer cannot join it/,
+    );
+    expect(
+      shards.consumers(b, { name: 'delayer', handler: () => undefined, shardGroup: 'products:mail' }),
+    ).toHaveLength(SHARD_COUNT);
+  });
 });
