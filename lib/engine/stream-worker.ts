@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { abortableSleep } from './abortable-sleep';
 import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
 import { BatchSizeLimiter } from './batch-size-limiter';
 import { RedstreamLockLostError, RedstreamOffsetError } from './errors';
@@ -276,6 +277,26 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     );
     this.prefetched = dropped;
     return null;
+  }
+
+  /**
+   * Sleeps `ms`, ending early on `stop()` or as soon as the lease asks to be handed over: a
+   * worker waiting with nothing to do (the Delayer, until its next message is due) must not
+   * hold a shard another instance should take, as an idle read does not.
+   */
+  protected async sleepUnlessHandingOver(ms: number): Promise<void> {
+    if (!this.lease.onHandOverRequested) return this.sleep(ms);
+    const woken = new AbortController();
+    const wake = (): void => woken.abort();
+    const stopping = this.abortSignal;
+    stopping.addEventListener('abort', wake, { once: true });
+    const unsubscribe = this.lease.onHandOverRequested(wake);
+    try {
+      if (!stopping.aborted) await abortableSleep(ms, woken.signal);
+    } finally {
+      unsubscribe();
+      stopping.removeEventListener('abort', wake);
+    }
   }
 
   /** Drops an unused read ahead; one still blocking would hold up the reader's connection. */

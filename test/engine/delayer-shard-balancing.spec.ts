@@ -68,10 +68,14 @@ describe('Delayer shard balancing (two instances)', () => {
   const prefix = (): string => `${namespace}:check`;
 
   /** An engine instance running a Delayer per shard (and, if asked, a consumer per shard). */
-  function startInstance(label: string, withConsumers = false): Instance {
+  function startInstance(
+    label: string,
+    withConsumers = false,
+    delayerOptions: { delay?: number; lockTtlMs?: number; lockRefreshMs?: number } = {},
+  ): Instance {
     const redstream = new Redstream({ redis: testRedisUrl(), namespace, logger: silentLogger });
     engines.push(redstream);
-    const delayers = shards.delayers(redstream, { delay: DELAY_MS, ...TIMING });
+    const delayers = shards.delayers(redstream, { delay: DELAY_MS, ...TIMING, ...delayerOptions });
     const consumers = withConsumers
       ? shards.streams.map((stream) =>
           redstream.consumer({
@@ -264,6 +268,30 @@ describe('Delayer shard balancing (two instances)', () => {
     expect([a.activeShards().length, b.activeShards().length]).toEqual([2, 2]);
     expect([consumersActive(a), consumersActive(b)]).toEqual([2, 2]);
     expect(overlaps).toEqual([]);
+  }, 60_000);
+
+  // A Delayer whose next message is not due sleeps until it is, in slices of at most lockTtlMs
+  // (a long delay, minutes, is the usual case). Handing over must not wait for the slice to end,
+  // as a consumer's idle read does not: the join would take up to lockTtlMs longer.
+  it('hands a shard over promptly while its delayer waits for a message to become due', async () => {
+    const waiting = { delay: 8_000, lockTtlMs: 20_000, lockRefreshMs: 5_000 };
+    await writeDelayMessages(1);
+    const a = startInstance('a', false, waiting);
+    await waitBalanced([a], 4);
+    // Each of a's delayers reads its message (not due for 8 s) as it becomes active and
+    // sleeps; b is counted and shardBalanceDelayMs passes before any hand-over is asked for.
+    const b = startInstance('b', false, waiting);
+    const membershipOfA = a.redstream.shardGroups.get(shards.delayerGroup() as string)!;
+    await waitFor(() => membershipOfA.liveInstances === 2, 5_000);
+    const counted = Date.now();
+    await waitBalanced([a, b], 2);
+    // shardBalanceDelayMs, then the hand-over and b's take, with a margin for a loaded machine;
+    // not the rest of a 20 s sleep.
+    expect(Date.now() - counted).toBeLessThan(TIMING.shardBalanceDelayMs + 2_500);
+    expect(a.standbys()).toBe(2);
+    // Nothing was due yet; once due, each message is re-queued once, by b for the shards it took.
+    expect(await Promise.all(shards.streams.map((stream) => b.redstream.streamLength(stream)))).toEqual([0, 0, 0, 0]);
+    await expectEveryDelayMessageRequeuedOnce();
   }, 60_000);
 
   // A group's share counts every worker in it. With consumers named `delayer` (whose default
