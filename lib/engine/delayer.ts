@@ -62,9 +62,9 @@ export class Delayer extends StreamWorker {
     if (dueCount > 0) await this.deliver(entries.slice(0, dueCount));
     if (dueCount < entries.length) {
       // Sleep until the next message is due, but wake at least once per lock ttl to check
-      // the lock: the keep-alive refreshes it meanwhile.
+      // the lock (the keep-alive refreshes it meanwhile), and at once to hand a shard over.
       const waitMs = streamIdTimestamp(entries[dueCount][0]) - dueBefore + 1;
-      await this.sleep(Math.min(waitMs, this.options.lockTtlMs));
+      await this.sleepUnlessHandingOver(Math.min(waitMs, this.options.lockTtlMs));
     }
   }
 

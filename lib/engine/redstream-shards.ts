@@ -7,7 +7,8 @@ import type { DelayerOptions } from './interfaces/delayer-options.interface';
 import type { RedstreamPayload } from './interfaces/redstream-message.interface';
 import type { TrimmerOptions } from './interfaces/trimmer-options.interface';
 import type { Redstream } from './redstream';
-import { validateStreamName } from './redstream-keys';
+import { DELAYER_CONSUMER_NAME, validateStreamName } from './redstream-keys';
+import { shardConsumerInDelayerGroup } from './shard-group.messages';
 import type { Trimmer } from './trimmer';
 
 /**
@@ -83,8 +84,16 @@ export class RedstreamShards {
     return this.streams.map((stream) => redstream.delayer({ ...options, shardGroup, stream }));
   }
 
-  /** The shard group of the consumers named `name`: `<base>:<name>`, or the one given (`false`: none). */
+  /**
+   * The shard group of the consumers named `name`: `<base>:<name>`, or the one given (`false`:
+   * none). Throws RedstreamConfigError for consumers named `delayer` without one given: their
+   * default group would be the delayers' (`<base>:delayer`), and a group balances one kind.
+   */
   consumerGroup(name: string, given?: string | false): string | false {
+    // A consumer named `delayer` would join the delayers' group: the share would count both kinds.
+    if (given === undefined && name === DELAYER_CONSUMER_NAME) {
+      throw new RedstreamConfigError(shardConsumerInDelayerGroup(this.base, name, this.delayerGroup() as string));
+    }
     return given ?? `${this.base}:${name}`;
   }
 

@@ -4,7 +4,8 @@ import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import type { RedisConnectionFactory } from './redis-connection';
 import type { RedstreamKeys } from './redstream-keys';
 import { scripts } from './scripts';
-import { shardGroupHeartbeatFailed, shardGroupHandingOver } from './shard-group.messages';
+import { RedstreamConfigError } from './errors';
+import { shardGroupHeartbeatFailed, shardGroupHandingOver, shardGroupMixesKinds } from './shard-group.messages';
 import { withTimeout } from './with-timeout';
 
 /** How long the last worker's stop waits for this instance's removal from the group. */
@@ -70,6 +71,8 @@ export class ShardGroupMembership {
     keys: RedstreamKeys,
     private readonly logger: RedstreamLogger,
     readonly timing: ShardGroupTiming,
+    /** The kind of worker whose shards the group balances: one kind per group. */
+    readonly kind: ShardGroupWorkerKind,
   ) {
     this.key = keys.shardGroupInstances(group);
   }
@@ -274,10 +277,14 @@ export class ShardGroupMembership {
   }
 }
 
+/** The kinds of worker a shard group can balance; each group balances one of them. */
+export type ShardGroupWorkerKind = 'consumer' | 'delayer';
+
 /** Options of one worker's place in a shard group. */
 export interface ShardGroupJoin {
   group: string;
   timing: ShardGroupTiming;
+  kind: ShardGroupWorkerKind;
 }
 
 /** The shard groups of one {@link Redstream}: one membership per group name. */
@@ -290,12 +297,19 @@ export class ShardGroups {
     private readonly logger: RedstreamLogger,
   ) {}
 
-  /** The membership of `group`, created with `timing` by its first worker. */
-  membership({ group, timing }: ShardGroupJoin): ShardGroupMembership {
+  /**
+   * The membership of `group`, created with `timing` by its first worker. Throws
+   * RedstreamConfigError for a worker of another kind than the group's first: the share counts
+   * every worker of the group, so consumers and delayers in one group would take each other's
+   * share, and an instance running only one kind would leave shards of the other unowned.
+   */
+  membership({ group, timing, kind }: ShardGroupJoin): ShardGroupMembership {
     let membership = this.groups.get(group);
     if (!membership) {
-      membership = new ShardGroupMembership(group, this.connections, this.keys, this.logger, timing);
+      membership = new ShardGroupMembership(group, this.connections, this.keys, this.logger, timing, kind);
       this.groups.set(group, membership);
+    } else if (membership.kind !== kind) {
+      throw new RedstreamConfigError(shardGroupMixesKinds(group, membership.kind, kind));
     }
     return membership;
   }

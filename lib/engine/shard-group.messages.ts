@@ -24,3 +24,24 @@ export function shardGroupHandingOver(
 export function shardHandedOver(group: string): string {
   return `handed over to balance shard group ${group}`;
 }
+
+/**
+ * A worker of another kind joined a shard group: balancing counts every worker of a group as one
+ * of its shards, so an instance running both kinds (or only one) would take another's share of
+ * the other kind, and some shards would be left without an owner.
+ */
+export function shardGroupMixesKinds(group: string, kindInGroup: string, kindJoining: string): string {
+  return (
+    `Shard group ${group} balances ${kindInGroup}s: a ${kindJoining} cannot join it (the group's share ` +
+    `would count both kinds, leaving some shards without an owner); give the ${kindJoining}s a shardGroup ` +
+    `of their own`
+  );
+}
+
+/** `redstreamShards(...).consumers({ name: 'delayer' })`: its default group is the delayers'. */
+export function shardConsumerInDelayerGroup(base: string, name: string, delayerGroup: string): string {
+  return (
+    `The consumers named "${name}" of the shards of ${base} would form the shard group ${delayerGroup}, ` +
+    `the one of the shards' delayers: pass a shardGroup of their own (or false)`
+  );
+}

@@ -1,10 +1,12 @@
 import { performance } from 'node:perf_hooks';
+import { abortableSleep } from './abortable-sleep';
 import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
 import { BatchSizeLimiter } from './batch-size-limiter';
 import { RedstreamLockLostError, RedstreamOffsetError } from './errors';
 import type { RedstreamLogFields } from './interfaces/redstream-logger.interface';
 import type { ReadingWorkerOptions, ShardGroupOption } from './interfaces/worker-options.interface';
 import { BalancedShardLease } from './leases/balanced-shard-lease';
+import type { ShardGroupWorkerKind } from './shard-group-membership';
 import { createStreamLock, singleOwnerSetup, SingleOwnerLease } from './leases/single-owner-lease';
 import { validateShardGroupName } from './redstream-keys';
 import type { RawStreamEntry } from './message-parser';
@@ -78,8 +80,8 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     lockName: string,
     options: ReadingWorkerOptions & ShardGroupOption,
     label: string,
-    /** The worker's context on each of its log lines. */
-    logFields?: RedstreamLogFields,
+    /** The worker's context on each of its log lines; `worker` is also its kind in a shard group. */
+    logFields: RedstreamLogFields & { worker: ShardGroupWorkerKind },
   ) {
     const resolved = resolveWorkerOptions(options, label);
     const logger = resolveLogger(options.logger, `${label}: logger`, context.logger);
@@ -90,6 +92,7 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     if (group !== undefined && context.shardGroups) {
       const membership = context.shardGroups.membership({
         group: validateShardGroupName(group),
+        kind: logFields.worker,
         timing: {
           ttlMs: resolved.lockTtlMs,
           periodMs: Math.min(resolved.standbyPollMs, resolved.lockRefreshMs),
@@ -274,6 +277,26 @@ export abstract class StreamWorker extends BackgroundWorker<StreamWorkerEvents> 
     );
     this.prefetched = dropped;
     return null;
+  }
+
+  /**
+   * Sleeps `ms`, ending early on `stop()` or as soon as the lease asks to be handed over: a
+   * worker waiting with nothing to do (the Delayer, until its next message is due) must not
+   * hold a shard another instance should take, as an idle read does not.
+   */
+  protected async sleepUnlessHandingOver(ms: number): Promise<void> {
+    if (!this.lease.onHandOverRequested) return this.sleep(ms);
+    const woken = new AbortController();
+    const wake = (): void => woken.abort();
+    const stopping = this.abortSignal;
+    stopping.addEventListener('abort', wake, { once: true });
+    const unsubscribe = this.lease.onHandOverRequested(wake);
+    try {
+      if (!stopping.aborted) await abortableSleep(ms, woken.signal);
+    } finally {
+      unsubscribe();
+      stopping.removeEventListener('abort', wake);
+    }
   }
 
   /** Drops an unused read ahead; one still blocking would hold up the reader's connection. */

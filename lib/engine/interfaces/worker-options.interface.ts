@@ -59,7 +59,9 @@ export interface ShardGroupOption {
   /**
    * The shard group this worker's lock belongs to: the instances running a group's workers
    * spread their locks evenly, each owning at most `ceil(shards / live instances)` (shards are
-   * the group's workers on this instance, so every instance should run all of them). Liveness
+   * the group's workers on this instance, so every instance should run all of them). A group
+   * holds consumers or delayers, never both: creating a worker of the other kind in it throws
+   * RedstreamConfigError (the share would count both kinds and leave shards unowned). Liveness
    * is a heartbeat in `<base>:shard-group:<group>:instances`, renewed every
    * `min(standbyPollMs, lockRefreshMs)` and living `lockTtlMs` on the Redis clock. An instance
    * over its share for `shardBalanceDelayMs` finishes the batch in flight and releases the
