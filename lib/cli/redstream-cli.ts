@@ -1,8 +1,6 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { RedstreamConfigError } from '../engine/errors';
 import { parseRewindTarget, RewindTarget } from '../engine/offset-rewind';
-import { describeConnection } from '../engine/redis-connection';
-import { DEFAULT_REDIS_URL } from '../engine/redstream-defaults';
 import {
   CommandContext,
   deadDropCommand,
@@ -16,6 +14,7 @@ import {
   trimCommand,
 } from './cli-commands';
 import { CliOperationalError, CliUsageError, EXIT_OK, EXIT_OPERATIONAL_ERROR, EXIT_USAGE_ERROR } from './cli-errors';
+import { collectNodeAddress, describeConnectionTarget, resolveConnectionTarget } from './cli-connection';
 import { CliSession, GlobalOptions, reasonOf } from './cli-session';
 import { cliMessages } from './cli.messages';
 
@@ -71,16 +70,36 @@ export async function runCli(argv: readonly string[], io: CliIo = PROCESS_IO): P
   }
 }
 
-/** An unexpected failure (a Redis error mid-command): its message, with the Redis URL. */
+/** An unexpected failure (a Redis error mid-command): its message, with the Redis URL, nodes or master. */
 function describeFailure(error: unknown, program: Command, env: NodeJS.ProcessEnv): string {
-  const url = program.opts<GlobalOptions>().redis ?? env.REDIS_URL ?? DEFAULT_REDIS_URL;
-  return cliMessages.redisFailed(describeConnection(url), reasonOf(error));
+  // The session opened on these options, so they resolve; the fallback only keeps a bug from
+  // turning into an unhandled rejection.
+  let shown: string;
+  try {
+    shown = describeConnectionTarget(resolveConnectionTarget(program.opts<GlobalOptions>(), env));
+  } catch {
+    shown = 'Redis';
+  }
+  return cliMessages.redisFailed(shown, reasonOf(error));
 }
 
 function buildProgram(io: CliIo): Command {
   const program = new Command('redstream')
     .description('Inspect and operate the Redis streams of @redstream/nestjs (and the redstream gem).')
     .option('--redis <url>', 'Redis URL, redis:// or rediss:// (default: $REDIS_URL, else redis://127.0.0.1:6379)')
+    .addOption(
+      new Option(
+        '--cluster <host:port>',
+        'a Redis Cluster startup node (repeat for more); instead of --redis',
+      ).argParser(collectNodeAddress),
+    )
+    .addOption(
+      new Option('--sentinel <host:port>', 'a Redis Sentinel (repeat for more), with --master-name').argParser(
+        collectNodeAddress,
+      ),
+    )
+    .option('--master-name <name>', 'the master the sentinels monitor (with --sentinel)')
+    .option('--sentinel-password <password>', "the sentinels' password, when they require one (with --sentinel)")
     .option('--namespace <ns>', 'the namespace the application configured (keys <ns>:redstream:...)')
     .option('--json', 'machine-readable output on stdout')
     .option('--progress', 'draw progress bars on stderr even when it is not a terminal')

@@ -1,49 +1,18 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import Redis from 'ioredis';
 import { Consumer, Redstream, RedstreamStatus } from '../../lib/engine';
+import {
+  buildExecutable,
+  CliExecutable,
+  CliRun as Run,
+  removeExecutable,
+  runExecutable,
+} from '../support/cli-executable';
 import { testRedisUrl, waitFor } from '../support/test-redis';
 import { closeTestRedstream, openTestRedstream, writeAgedEntries } from '../support/test-redstream';
 
-const repositoryRoot = join(__dirname, '..', '..');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * The `redstream` executable as users run it: lib/ compiled with the build's tsconfig into a
- * directory of its own (this checkout's dist/ may be rebuilt by other specs meanwhile), the
- * Lua scripts beside it, the repository's node_modules reachable.
- */
-function buildExecutable(): { dir: string; bin: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'redstream-cli-'));
-  const tsc = require.resolve('typescript/bin/tsc');
-  execFileSync(
-    process.execPath,
-    [tsc, '-p', join(repositoryRoot, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')],
-    {
-      cwd: repositoryRoot,
-      timeout: 170_000,
-    },
-  );
-  const scripts = join(repositoryRoot, 'lib', 'engine', 'scripts');
-  for (const file of readdirSync(scripts).filter((name) => name.endsWith('.lua'))) {
-    copyFileSync(join(scripts, file), join(dir, 'dist', 'engine', 'scripts', file));
-  }
-  symlinkSync(join(repositoryRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  const manifest = JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8')) as {
-    bin: Record<string, string>;
-  };
-  return { dir, bin: join(dir, manifest.bin.redstream) };
-}
-
 describe('the redstream command', () => {
-  let executable: { dir: string; bin: string };
+  let executable: CliExecutable;
   let namespace: string;
   let redstream: Redstream;
   let admin: Redis;
@@ -51,17 +20,7 @@ describe('the redstream command', () => {
 
   /** Runs the executable in a process of its own; never blocks this one (a consumer may run here). */
   const run = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [executable.bin, ...args],
-        { env: { ...process.env, REDIS_URL: testRedisUrl(), ...env }, timeout: 60_000 },
-        (error, stdout, stderr) => {
-          const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
+    runExecutable(executable, args, { ...process.env, REDIS_URL: testRedisUrl(), ...env });
   /** Runs in this test's namespace. */
   const cli = (...args: string[]): Promise<Run> => run(['--namespace', namespace, ...args]);
   const json = async <T>(...args: string[]): Promise<T> => {
@@ -103,9 +62,7 @@ describe('the redstream command', () => {
   beforeAll(() => {
     executable = buildExecutable();
   }, 180_000);
-  afterAll(() => {
-    if (executable) rmSync(executable.dir, { recursive: true, force: true });
-  });
+  afterAll(() => removeExecutable(executable));
   beforeEach(() => {
     ({ namespace, redstream, admin } = openTestRedstream('cli'));
   });
