@@ -212,9 +212,18 @@ function isValid(validate: (name: unknown) => string, name: string): boolean {
   }
 }
 
+/**
+ * The masters of a Cluster. A client still connecting knows none yet (scanning them would
+ * find nothing): a PING waits in its offline queue until the slots are known.
+ */
+async function masters(cluster: Cluster): Promise<RedisClient[]> {
+  if (cluster.nodes('master').length === 0) await cluster.ping();
+  return cluster.nodes('master');
+}
+
 /** Every key matching `pattern`, on every master of a Cluster. */
 async function scanKeys(client: RedisClient, pattern: string): Promise<string[]> {
-  const nodes = (client as { isCluster?: boolean }).isCluster === true ? (client as Cluster).nodes('master') : [client];
+  const nodes = (client as { isCluster?: boolean }).isCluster === true ? await masters(client as Cluster) : [client];
   const found = new Set<string>();
   await Promise.all(
     nodes.map(async (node) => {

@@ -43,6 +43,19 @@ describe('Redis Cluster (3 masters)', () => {
     expect(await slot(keys.stream('{orders}'))).not.toBe(slots[0]);
   });
 
+  it('lists the streams in status() through a client that is still connecting', async () => {
+    await redstream.producer().queue('{products}', { id: 1 });
+    const connecting = new Cluster([...cluster.nodes]);
+    const fresh = new Redstream({ redis: connecting, namespace: redstream.keys.namespace, logger: silentLogger });
+    try {
+      const status = await fresh.status();
+      expect(status.streams.map((stream) => stream.stream)).toEqual(['{products}']);
+    } finally {
+      await fresh.close();
+      connecting.disconnect();
+    }
+  });
+
   it('runs a WAIT on the node that took the delay messages', async () => {
     // No replicas: WAIT answers 0 after its timeout, from the right node rather than a cross-slot error.
     const producer = redstream.producer({ wait: { replicas: 1, timeoutMs: 50 } });
