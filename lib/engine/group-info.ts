@@ -1,5 +1,5 @@
 import { positiveInteger } from './option-validation';
-import type { RedisClient } from './redis-connection';
+import { RedisClient, sendKeyed } from './redis-connection';
 import type { RedstreamKeys } from './redstream-keys';
 import { validateGroupName, validateStreamName } from './redstream-keys';
 import { entryAgeMs, serverTimeMs } from './server-clock';
@@ -75,7 +75,9 @@ export async function groupInfo(
   validateGroupName(group);
   const streamKey = keys.stream(stream);
   if ((await client.exists(streamKey)) === 0) return undefined;
-  const groups = ((await client.xinfo('GROUPS', streamKey)) as (string | number | null)[][]).map(recordOf);
+  const groups = (
+    (await sendKeyed(client, 'xinfo', streamKey, ['GROUPS', streamKey])) as (string | number | null)[][]
+  ).map(recordOf);
   const found = groups.find((record) => record.name === group);
   if (!found) return undefined;
   return readGroupInfo(client, streamKey, stream, found, maxLagCount);
@@ -124,7 +126,7 @@ async function readGroupInfo(
 ): Promise<GroupInfo> {
   const group = String(found.name);
   const [consumers, summary, oldest, nowMs] = await Promise.all([
-    client.xinfo('CONSUMERS', streamKey, group) as Promise<(string | number)[][]>,
+    sendKeyed(client, 'xinfo', streamKey, ['CONSUMERS', streamKey, group]) as Promise<(string | number)[][]>,
     client.xpending(streamKey, group) as Promise<[number, string | null, string | null, unknown]>,
     client.xpending(streamKey, group, '-', '+', 1) as Promise<[string, string, number, number][]>,
     serverTimeMs(client, streamKey),

@@ -1,6 +1,6 @@
 import { RedstreamConfigError, RedstreamGroupMissingError } from './errors';
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
-import type { RedisClient } from './redis-connection';
+import { RedisClient, sendKeyed } from './redis-connection';
 import { scripts } from './scripts';
 
 /**
@@ -78,7 +78,13 @@ export class GroupMembership {
    */
   async ensureGroup(startAt: GroupStartAt = this.startAt): Promise<'created' | 'exists'> {
     try {
-      await this.client.xgroup('CREATE', this.streamKey, this.group, startAt === 'begin' ? '0' : '$', 'MKSTREAM');
+      await sendKeyed(this.client, 'xgroup', this.streamKey, [
+        'CREATE',
+        this.streamKey,
+        this.group,
+        startAt === 'begin' ? '0' : '$',
+        'MKSTREAM',
+      ]);
       return 'created';
     } catch (error) {
       if (isBusyGroupError(error)) return 'exists';

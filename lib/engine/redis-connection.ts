@@ -1,4 +1,4 @@
-import Redis, { Cluster, RedisOptions } from 'ioredis';
+import Redis, { Cluster, Command, RedisOptions } from 'ioredis';
 import type { RedstreamLogger } from './interfaces/redstream-logger.interface';
 import { withTimeout } from './with-timeout';
 
@@ -162,6 +162,41 @@ export class RedisConnectionFactory {
       `Redis connection (${purpose}) to ${describeConnection(this.connection)} failed: ${error.message}; retrying`,
     );
   }
+}
+
+/** A command routed by a key given apart, for those whose key ioredis cannot find. */
+class KeyedCommand extends Command {
+  constructor(
+    name: string,
+    args: (string | number)[],
+    private readonly routingKey: string,
+  ) {
+    super(name, args, { replyEncoding: 'utf8' });
+  }
+
+  // Cluster.sendCommand picks the node by the slot of the first of these keys.
+  override getKeys(): string[] {
+    return [this.routingKey];
+  }
+}
+
+/**
+ * Runs `XINFO`/`XGROUP` `args` on the node of `key`. Their first argument is a subcommand,
+ * and ioredis (its command table) finds no key in them: sent alone to a Cluster they go to
+ * any node and follow its MOVED reply, but with `enableAutoPipelining` a Cluster files them
+ * by the slot of the subcommand (`GROUPS`) into the pipeline of another node, and ioredis
+ * does not re-send a MOVED inside a pipeline that also holds writes: the caller gets the
+ * MOVED. On a Cluster they go as commands of their own (no auto-pipeline), routed by `key`;
+ * a single node keeps its pipelines, where there is nothing to route.
+ */
+export function sendKeyed(
+  client: RedisClient,
+  name: 'xinfo' | 'xgroup',
+  key: string,
+  args: (string | number)[],
+): Promise<unknown> {
+  if ((client as { isCluster?: boolean }).isCluster !== true) return (client as Redis).call(name, ...args);
+  return client.sendCommand(new KeyedCommand(name, args, key)) as Promise<unknown>;
 }
 
 /**

@@ -9,7 +9,7 @@ import type {
   StreamStatus,
 } from './interfaces/redstream-status.interface';
 import { positiveInteger } from './option-validation';
-import type { RedisClient } from './redis-connection';
+import { RedisClient, sendKeyed } from './redis-connection';
 import {
   consumerLockName,
   DEAD_LETTER_STREAM_SUFFIX,
@@ -160,7 +160,7 @@ export class StatusCollector {
   private async groupsOf(streamKey: string): Promise<GroupRecord[]> {
     let raw: (string | number | null)[][];
     try {
-      raw = (await this.client.xinfo('GROUPS', streamKey)) as (string | number | null)[][];
+      raw = (await sendKeyed(this.client, 'xinfo', streamKey, ['GROUPS', streamKey])) as (string | number | null)[][];
     } catch (error) {
       if (error instanceof Error && /no such key/i.test(error.message)) return [];
       throw error;

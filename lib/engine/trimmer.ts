@@ -2,7 +2,7 @@ import { BackgroundWorker, BackgroundWorkerEvents } from './background-worker';
 import { durationToMs } from './duration';
 import type { TrimmerOptions, TrimPlan, TrimResult } from './interfaces/trimmer-options.interface';
 import { createStreamLock, singleOwnerSetup } from './leases/single-owner-lease';
-import type { RedisClient } from './redis-connection';
+import { RedisClient, sendKeyed } from './redis-connection';
 import { RedstreamContext, resolveLogger } from './redstream-context';
 import { trimmerLockName, validateConsumerName, validateGroupName, validateStreamName } from './redstream-keys';
 import { RedstreamConfigError } from './errors';
@@ -149,7 +149,8 @@ export class Trimmer extends BackgroundWorker<TrimmerEvents> {
   /** True when the stream has consumer groups (false when it does not exist). */
   private async streamHasGroups(): Promise<boolean> {
     try {
-      return ((await this.client.xinfo('GROUPS', this.context.keys.stream(this.stream))) as unknown[]).length > 0;
+      const streamKey = this.context.keys.stream(this.stream);
+      return ((await sendKeyed(this.client, 'xinfo', streamKey, ['GROUPS', streamKey])) as unknown[]).length > 0;
     } catch (error) {
       if (error instanceof Error && /no such key/i.test(error.message)) return false;
       throw error;
