@@ -117,7 +117,6 @@ export class BlockingReader {
 
   private async replace(client: RedisClient): Promise<void> {
     if (this.client === client) this.client = undefined;
-    client.disconnect();
-    await this.connections.release(client);
+    this.connections.releaseNow(client);
   }
 }

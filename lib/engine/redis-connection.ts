@@ -127,6 +127,15 @@ export class RedisConnectionFactory {
     await quietly(client);
   }
 
+  /**
+   * Closes one connection this factory created at once, without the QUIT that would wait
+   * behind a blocking command still running on it.
+   */
+  releaseNow(client: RedisClient): void {
+    if (!this.owned.delete(client)) return;
+    disconnectNow(client, true);
+  }
+
   /** Closes every connection this factory created. Idempotent; a supplied client stays open. */
   close(): Promise<void> {
     this.closing ??= Promise.all([...this.owned].map((client) => this.release(client))).then(() => undefined);
@@ -143,6 +152,7 @@ export class RedisConnectionFactory {
       client = new Redis({ ...OWNED_DEFAULTS, ...this.connection, ...overrides });
     }
     client.on('error', (error: Error) => this.logConnectionError(client, purpose, error));
+    skipDisconnectTimerOnClosedSocket(client);
     this.countReconnects(client);
     this.owned.add(client);
     return client;
@@ -214,24 +224,61 @@ function duplicate(client: RedisClient, overrides: RedisOptions): RedisClient {
   });
 }
 
+/**
+ * ioredis' disconnect() ends the socket and arms a `disconnectTimeout` (2 s) timer that only
+ * the socket's `close` event clears. On a socket that is already closed (between reconnect
+ * attempts with Redis down, or a ready check failed by a closed connection, which ioredis
+ * answers with a disconnect of its own) that event has fired, and the timer runs out in full:
+ * it kept the process alive 2 s after close(). With the closed socket detached, disconnect()
+ * only stops the reconnects. (ioredis internals, hence the guarded access; a Cluster has no
+ * connector.)
+ */
+function skipDisconnectTimerOnClosedSocket(client: RedisClient): void {
+  const connector = (client as unknown as { connector?: { stream?: { destroyed?: boolean }; disconnect?: () => void } })
+    .connector;
+  const disconnect = connector?.disconnect;
+  if (!connector || typeof disconnect !== 'function') return;
+  connector.disconnect = () => {
+    if (connector.stream?.destroyed === true) connector.stream = undefined;
+    disconnect.call(connector);
+  };
+}
+
 async function quietly(client: RedisClient): Promise<void> {
-  const wasReady = client.status === 'ready';
-  try {
-    if (client.status === 'end') return;
-    if (wasReady) {
-      await withTimeout(client.quit(), 1_000, () => undefined);
+  let saidGoodbye = false;
+  if (client.status === 'ready') {
+    try {
+      saidGoodbye = await withTimeout(
+        client.quit().then(() => true),
+        1_000,
+        () => false,
+      );
+    } catch {
+      // A connection that fails to say goodbye is closed below all the same.
     }
-  } catch {
-    // A connection that fails to say goodbye is closed below all the same.
   }
-  client.disconnect();
-  // disconnect() only half-closes a socket that never became ready (a blackholed Redis
-  // accepts and never answers): it, and the timer ioredis runs for `socketTimeout` on the
-  // unanswered ready check, would keep the process alive ~10 s after close(). Nothing useful
-  // can come over it any more. (ioredis internals, hence the guarded access.)
-  if (!wasReady) {
-    const internals = client as unknown as { stream?: { destroy?: () => void }; socketTimeoutTimer?: NodeJS.Timeout };
-    internals.stream?.destroy?.();
-    if (internals.socketTimeoutTimer !== undefined) clearTimeout(internals.socketTimeoutTimer);
+  disconnectNow(client, !saidGoodbye);
+}
+
+/**
+ * `client.disconnect()` without the timers ioredis leaves behind, which would keep the process
+ * alive seconds after close(); `destroy` also closes the socket at once instead of half-closing
+ * it. (ioredis internals, hence the guarded access; a Cluster has none of them.)
+ */
+function disconnectNow(client: RedisClient, destroy: boolean): void {
+  const internals = client as unknown as {
+    stream?: { destroy?: () => void };
+    socketTimeoutTimer?: NodeJS.Timeout;
+  };
+  if (client.status !== 'end') client.disconnect();
+  // Without a goodbye (a socket that never became ready, a blackholed Redis that accepts and
+  // never answers, a QUIT without reply) disconnect() only half-closes the socket, which then
+  // stays open until ioredis destroys it 2 s later. Nothing useful can come over it any more.
+  if (destroy) internals.stream?.destroy?.();
+  // ioredis clears its `socketTimeout` timer (10 s) only when data arrives, never on close: a
+  // command left unanswered by a closed or dead socket would keep it running.
+  if (internals.socketTimeoutTimer !== undefined) {
+    clearTimeout(internals.socketTimeoutTimer);
+    internals.socketTimeoutTimer = undefined;
   }
 }

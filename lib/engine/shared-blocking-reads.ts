@@ -204,8 +204,7 @@ abstract class Multiplexer<T, W extends Waiter<T>> {
 
   private async replace(client: RedisClient): Promise<void> {
     if (this.client === client) this.client = undefined;
-    client.disconnect();
-    await this.connections.release(client);
+    this.connections.releaseNow(client);
   }
 }
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Redstream, RedstreamClosedError, silentLogger } from '../../lib/engine';
 import { runFixtureUntilExit } from '../support/exit-promptness';
+import { freePort } from '../support/redis-server';
 import { TcpProxy } from '../support/tcp-proxy';
 import { testRedisUrl, uniqueNamespace } from '../support/test-redis';
 
@@ -27,6 +28,35 @@ describe('stopping with Redis unreachable', () => {
     } finally {
       await proxy.close();
     }
+  }, 30_000);
+});
+
+describe('closing after Redis went away', () => {
+  // ioredis leaves timers behind on a socket that is already closed or dead: the 2 s
+  // `disconnectTimeout` armed by disconnect() between reconnect attempts, and the 10 s
+  // `socketTimeout` of a command that never got a reply. close() clears them, so nothing
+  // keeps the process (or a Jest worker) alive after it.
+  const closeAfter = (outage: 'down' | 'stalled', url: string) =>
+    runFixtureUntilExit(join(__dirname, 'fixtures', 'close-after-outage-child.ts'), {
+      REDSTREAM_OUTAGE: outage,
+      REDSTREAM_CLOSE_CHILD_URL: url,
+      REDSTREAM_CLOSE_CHILD_NAMESPACE: uniqueNamespace('close'),
+    });
+
+  it('with Redis down (reconnecting), the process exits right after close()', async () => {
+    const { code, stdout, stderr, livedOnMs } = await closeAfter('down', `redis://127.0.0.1:${await freePort()}`);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(stdout)).toEqual({ closeMs: expect.any(Number), handled: 0 });
+    expect(livedOnMs).toBeLessThan(1_000);
+  }, 30_000);
+
+  it('with its connections dead (QUIT unanswered), the process exits right after close()', async () => {
+    const { code, stdout, stderr, livedOnMs } = await closeAfter('stalled', testRedisUrl());
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    const { closeMs, handled } = JSON.parse(stdout) as { closeMs: number; handled: number };
+    expect(handled).toBe(1);
+    expect(closeMs).toBeLessThan(2_000);
+    expect(livedOnMs).toBeLessThan(1_000);
   }, 30_000);
 });
 
