@@ -1,6 +1,13 @@
 import Redis, { Cluster } from 'ioredis';
 import { Redstream, RedstreamStatus, silentLogger } from '../../lib/engine';
-import { buildExecutable, CliExecutable, CliRun, removeExecutable, runExecutable } from '../support/cli-executable';
+import {
+  buildExecutable,
+  CliExecutable,
+  CliRun,
+  removeExecutable,
+  runExecutable,
+  withoutAges,
+} from '../support/cli-executable';
 import { RedisClusterHandle, startRedisCluster } from '../support/redis-cluster';
 import { RedisSentinelTopology, startRedisSentinelTopology } from '../support/redis-sentinel';
 import { uniqueNamespace } from '../support/test-redis';
@@ -22,11 +29,6 @@ describe('the redstream command on a Cluster or behind Sentinel', () => {
     return JSON.parse(result.stdout) as T;
   };
   const address = ({ host, port }: { host: string; port: number }): string => `${host}:${port}`;
-  /** The status with every age set to 0: two reads a moment apart differ only there. */
-  const withoutAges = (status: RedstreamStatus): RedstreamStatus =>
-    JSON.parse(JSON.stringify(status), (key: string, value: unknown) =>
-      /AgeMs$|^lagMs$/.test(key) ? 0 : value,
-    ) as RedstreamStatus;
 
   beforeAll(() => {
     executable = buildExecutable();

@@ -7,6 +7,7 @@ import {
   CliRun as Run,
   removeExecutable,
   runExecutable,
+  withoutAges,
 } from '../support/cli-executable';
 import { testRedisUrl, waitFor } from '../support/test-redis';
 import { closeTestRedstream, openTestRedstream, writeAgedEntries } from '../support/test-redstream';
@@ -53,11 +54,6 @@ describe('the redstream command', () => {
       'dead_at',
       String(Date.now()),
     );
-  /** The status with every age set to 0: two reads a moment apart differ only there. */
-  const withoutAges = (status: RedstreamStatus): RedstreamStatus =>
-    JSON.parse(JSON.stringify(status), (key: string, value: unknown) =>
-      /AgeMs$|^lagMs$/.test(key) ? 0 : value,
-    ) as RedstreamStatus;
 
   beforeAll(() => {
     executable = buildExecutable();

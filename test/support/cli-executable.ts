@@ -2,6 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RedstreamStatus } from '../../lib/engine';
 
 const repositoryRoot = join(__dirname, '..', '..');
 
@@ -57,4 +58,11 @@ export function runExecutable(executable: CliExecutable, args: string[], env: No
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** `status` with every age set to 0: two reads a moment apart differ only there. */
+export function withoutAges(status: RedstreamStatus): RedstreamStatus {
+  return JSON.parse(JSON.stringify(status), (key: string, value: unknown) =>
+    /AgeMs$|^lagMs$/.test(key) ? 0 : value,
+  ) as RedstreamStatus;
 }
