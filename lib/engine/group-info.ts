@@ -68,7 +68,7 @@ export async function groupInfo(
   keys: RedstreamKeys,
   stream: string,
   group: string,
-  options: { maxLagCount?: number } = {},
+  options: GroupInfoReadOptions = {},
 ): Promise<GroupInfo | undefined> {
   const maxLagCount = resolveMaxLagCount(options);
   validateStreamName(stream);
@@ -80,7 +80,14 @@ export async function groupInfo(
   ).map(recordOf);
   const found = groups.find((record) => record.name === group);
   if (!found) return undefined;
-  return readGroupInfo(client, streamKey, stream, found, maxLagCount);
+  return readGroupInfo(client, streamKey, stream, found, maxLagCount, options.nowMs);
+}
+
+/** How {@link groupInfo} reads: `maxLagCount`, and the server clock when the caller reads it anyway. */
+export interface GroupInfoReadOptions {
+  maxLagCount?: number;
+  /** Redis's clock at the stream (`serverTimeMs`), read by the caller: not read a second time. */
+  nowMs?: Promise<number>;
 }
 
 /**
@@ -94,13 +101,13 @@ export async function groupInfoFromRecord(
   keys: RedstreamKeys,
   stream: string,
   record: XinfoGroupRecord,
-  options: { maxLagCount?: number } = {},
+  options: GroupInfoReadOptions = {},
 ): Promise<GroupInfo | undefined> {
   const maxLagCount = resolveMaxLagCount(options);
   validateStreamName(stream);
   validateGroupName(record.name);
   try {
-    return await readGroupInfo(client, keys.stream(stream), stream, record, maxLagCount);
+    return await readGroupInfo(client, keys.stream(stream), stream, record, maxLagCount, options.nowMs);
   } catch (error) {
     // Deleted between the caller's read and these: as groupInfo would have found it.
     if (error instanceof Error && /^NOGROUP|no such key/i.test(error.message)) return undefined;
@@ -123,13 +130,14 @@ async function readGroupInfo(
   stream: string,
   found: XinfoGroupRecord,
   maxLagCount: number,
+  now: Promise<number> = serverTimeMs(client, streamKey),
 ): Promise<GroupInfo> {
   const group = String(found.name);
   const [consumers, summary, oldest, nowMs] = await Promise.all([
     sendKeyed(client, 'xinfo', streamKey, ['CONSUMERS', streamKey, group]) as Promise<(string | number)[][]>,
     client.xpending(streamKey, group) as Promise<[number, string | null, string | null, unknown]>,
     client.xpending(streamKey, group, '-', '+', 1) as Promise<[string, string, number, number][]>,
-    serverTimeMs(client, streamKey),
+    now,
   ]);
   const lastDeliveredId = String(found['last-delivered-id']);
   const redisLag = found.lag;

@@ -65,8 +65,8 @@ export class StreamLagReader {
     validateStreamName(stream);
     validateGroupName(group);
     const maxCount = resolveMaxCount(options, 'Redstream.groupLag');
-    return this.lagOfGroup(stream, group, maxCount, (maxLagCount) =>
-      groupInfo(this.client, this.keys, stream, group, { maxLagCount }),
+    return this.lagOfGroup(stream, group, maxCount, (maxLagCount, nowMs) =>
+      groupInfo(this.client, this.keys, stream, group, { maxLagCount, nowMs }),
     );
   }
 
@@ -83,8 +83,8 @@ export class StreamLagReader {
     validateStreamName(stream);
     const group = validateGroupName(record.name);
     const maxCount = resolveMaxCount(options, 'Redstream.groupLag');
-    return this.lagOfGroup(stream, group, maxCount, (maxLagCount) =>
-      groupInfoFromRecord(this.client, this.keys, stream, record, { maxLagCount }),
+    return this.lagOfGroup(stream, group, maxCount, (maxLagCount, nowMs) =>
+      groupInfoFromRecord(this.client, this.keys, stream, record, { maxLagCount, nowMs }),
     );
   }
 
@@ -92,13 +92,15 @@ export class StreamLagReader {
     stream: string,
     group: string,
     maxCount: number,
-    readInfo: (maxLagCount: number) => Promise<GroupInfo | undefined>,
+    readInfo: (maxLagCount: number, nowMs: Promise<number>) => Promise<GroupInfo | undefined>,
   ): Promise<GroupLag | undefined> {
     const key = this.keys.stream(stream);
+    // One clock read for the group's pending age and its lag age.
+    const now = serverTimeMs(this.client, key);
     const [info, position, nowMs] = await Promise.all([
-      readInfo(maxCount),
+      readInfo(maxCount, now),
       readStreamPosition(this.client, key),
-      serverTimeMs(this.client, key),
+      now,
     ]);
     if (!info) return undefined;
     let lag: Lag = NOTHING_WAITING;
