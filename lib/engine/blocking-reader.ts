@@ -75,7 +75,7 @@ export class BlockingReader {
     const client = this.connection();
     const limitMs = blockMs + this.graceMs;
     return withTimeout(command(client), limitMs, () => {
-      void this.replace(client);
+      this.replace(client);
       throw new RedstreamReadStalledError(
         `A blocking read (${this.purpose}) did not return within ${limitMs} ms; reconnecting`,
       );
@@ -87,7 +87,7 @@ export class BlockingReader {
    * withdraws its shared waits (the shared commands go on for the other workers).
    */
   interrupt(): void {
-    if (this.client) void this.replace(this.client);
+    if (this.client) this.replace(this.client);
     const waits = [...this.waits];
     this.waits.clear();
     for (const cancel of waits) cancel(new ReadInterruptedError(`${this.purpose}: blocking read interrupted`));
@@ -106,8 +106,9 @@ export class BlockingReader {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.client) await this.replace(this.client);
+  close(): Promise<void> {
+    if (this.client) this.replace(this.client);
+    return Promise.resolve();
   }
 
   private connection(): RedisClient {
@@ -115,7 +116,8 @@ export class BlockingReader {
     return this.client;
   }
 
-  private async replace(client: RedisClient): Promise<void> {
+  /** Drops `client` at once (no QUIT: it would wait behind a command still blocking). */
+  private replace(client: RedisClient): void {
     if (this.client === client) this.client = undefined;
     this.connections.releaseNow(client);
   }

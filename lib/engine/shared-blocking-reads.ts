@@ -102,8 +102,7 @@ abstract class Multiplexer<T, W extends Waiter<T>> {
   close(): void {
     this.closed = true;
     this.failAll([...this.waiters], new Error(`${this.purpose}: closed`));
-    // Closed at once: a QUIT would wait behind the command still blocking on it.
-    if (this.client) void this.replace(this.client);
+    if (this.client) this.replace(this.client);
   }
 
   /** Registers `waiter`, interrupting the blocked command when it does not cover the waiter. */
@@ -134,7 +133,7 @@ abstract class Multiplexer<T, W extends Waiter<T>> {
   /** Runs `command` on the shared blocking connection, replaced when it outlives `limitMs`. */
   protected watched<R>(client: RedisClient, limitMs: number, command: Promise<R>): Promise<R> {
     return withTimeout(command, limitMs, () => {
-      void this.replace(client);
+      this.replace(client);
       throw new RedstreamReadStalledError(
         `A shared blocking read (${this.purpose}) did not return within ${limitMs} ms; reconnecting`,
       );
@@ -202,7 +201,8 @@ abstract class Multiplexer<T, W extends Waiter<T>> {
     );
   }
 
-  private async replace(client: RedisClient): Promise<void> {
+  /** Drops `client` at once (no QUIT: it would wait behind a command still blocking). */
+  private replace(client: RedisClient): void {
     if (this.client === client) this.client = undefined;
     this.connections.releaseNow(client);
   }
