@@ -51,10 +51,9 @@ function createClient(target: CliConnectionTarget): RedisClient {
     case 'cluster':
       // The node connections keep ioredis's own offline queue (it forces one: a Cluster sends
       // to a node before that node's socket is up); the Cluster's queue and retries are off.
-      // No auto-pipelining: on a Cluster, ioredis routes an auto-pipelined EVALSHA by its first
-      // argument (the script's hash, not a key), and the engine's scripts fail with MOVED.
       return new Cluster(target.nodes, {
         lazyConnect: true,
+        enableAutoPipelining: true,
         enableOfflineQueue: false,
         clusterRetryStrategy: () => null,
         redisOptions: { connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0 },
