@@ -10,6 +10,7 @@ import {
   withoutAges,
 } from '../support/cli-executable';
 import { testRedisUrl, waitFor } from '../support/test-redis';
+import { RedisMonitor } from '../support/redis-monitor';
 import { closeTestRedstream, openTestRedstream, writeAgedEntries } from '../support/test-redstream';
 
 describe('the redstream command', () => {
@@ -205,25 +206,20 @@ describe('the redstream command', () => {
   it("peek's ages are the engine's: the stream node's clock, as lag reads it", async () => {
     const ids = await writeAgedEntries(admin, streamKey(), 2, 60_000);
     await admin.set(redstream.keys.offset('products', 'indexer'), '0-0');
-    const commands: { args: string[]; source: string }[] = [];
-    const monitor = await admin.monitor();
+    const monitor = await RedisMonitor.open(admin);
     try {
-      monitor.on('monitor', (_time: string, args: string[], source: string) => commands.push({ args, source }));
       const page = await json<{ entries: { id: string; ageMs: number }[] }>('peek', 'products', '--count', '1');
       const [lag] = await json<{ lagMs: number }[]>('lag', 'products');
-      // MONITOR shows commands in the order Redis ran them: once this one shows, every one of the CLI's has.
-      const mark = `${namespace}:monitor-mark`;
-      await admin.exists(mark);
-      await waitFor(() => commands.some(({ args }) => args.includes(mark)));
+      await monitor.caughtUp(admin, `${namespace}:monitor-mark`);
 
       expect(page.entries.map((entry) => entry.id)).toEqual([ids[0]]);
       expect(page.entries[0].ageMs).toBeGreaterThanOrEqual(60_000);
       expect(page.entries[0].ageMs).toBeLessThan(lag.lagMs + 5_000);
       expect(lag.lagMs).toBeGreaterThanOrEqual(page.entries[0].ageMs);
       // TIME only inside the engine's script on the stream's key, never sent to whichever node.
-      expect(commands.filter(({ args, source }) => args[0] === 'time' && source !== 'lua')).toEqual([]);
+      expect(monitor.commands.filter(({ args, source }) => args[0] === 'time' && source !== 'lua')).toEqual([]);
     } finally {
-      monitor.disconnect();
+      monitor.close();
     }
   });
 

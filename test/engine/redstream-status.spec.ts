@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { Redstream, RedstreamConfigError, RedstreamStatus, silentLogger } from '../../lib/engine';
 import { testRedisUrl, waitFor } from '../support/test-redis';
+import { RedisMonitor } from '../support/redis-monitor';
 import { closeTestRedstream, openTestRedstream, writeAgedEntries } from '../support/test-redstream';
 
 describe('Redstream.status', () => {
@@ -81,17 +82,13 @@ describe('Redstream.status', () => {
     await admin.xdel(key, ids[15]);
     // Made by hand with a name the key layout rejects: shown from XINFO GROUPS alone.
     await admin.xgroup('CREATE', key, 'by hand', '$');
-    const seen: string[][] = [];
-    const monitor = await admin.monitor();
+    const monitor = await RedisMonitor.open(admin);
     try {
-      monitor.on('monitor', (_time: string, args: string[]) => {
-        if (args.some((arg) => arg.startsWith(namespace))) seen.push(args);
-      });
       const status = await redstream.status();
-      // MONITOR shows commands in the order Redis ran them: once this one shows, every one of status() has.
-      const mark = `${namespace}:monitor-mark`;
-      await admin.exists(mark);
-      await waitFor(() => seen.some((args) => args.includes(mark)));
+      await monitor.caughtUp(admin, `${namespace}:monitor-mark`);
+      const seen = monitor.commands
+        .map(({ args }) => args)
+        .filter((args) => args.some((arg) => arg.startsWith(namespace)));
 
       const reads = seen.filter(([command, sub]) => command === 'xinfo' && sub.toUpperCase() === 'GROUPS');
       expect(reads).toEqual([['xinfo', 'GROUPS', key]]);
@@ -118,7 +115,7 @@ describe('Redstream.status', () => {
         { name: 'search', pending: 4, lag: 15 },
       ]);
     } finally {
-      monitor.disconnect();
+      monitor.close();
     }
   });
 

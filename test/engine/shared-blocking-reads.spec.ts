@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { BlockingReadsMode, Consumer, Delayer, Redstream, silentLogger, Trimmer } from '../../lib/engine';
 import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
+import { RedisMonitor } from '../support/redis-monitor';
 
 /** What one engine runs per stream in the scenario of the issue: two consumers, a delayer and a trimmer. */
 interface StreamWorkers {
@@ -224,9 +225,9 @@ describe('shared blocking reads (blockingReads)', () => {
     const redstream = engine(uniqueNamespace('burst'));
     const streamKey = `${namespace}:redstream:stream:burst`;
     const readAfter: string[] = [];
-    const monitor = await admin.monitor();
+    const monitor = await RedisMonitor.open(admin);
     try {
-      monitor.on('monitor', (_time: string, args: string[]) => {
+      monitor.onCommand(({ args }) => {
         const streams = args.findIndex((arg) => arg.toUpperCase() === 'STREAMS');
         if (args[0]?.toLowerCase() !== 'xread' || streams < 0) return;
         const keys = args.slice(streams + 1);
@@ -255,7 +256,7 @@ describe('shared blocking reads (blockingReads)', () => {
       expect(backwards).toEqual([]);
       await consumer.stop();
     } finally {
-      monitor.disconnect();
+      monitor.close();
     }
   });
 
