@@ -8,6 +8,7 @@ export default tseslint.config(
       'dist/**',
       'node_modules/**',
       'coverage/**',
+      '.nest10/**',
       '.nest11/**',
       '.nest12/**',
       'sample/data/**',
@@ -34,7 +35,7 @@ export default tseslint.config(
   {
     // Type-aware rules: every promise is awaited, handled or deliberately dropped with `void`.
     files: ['**/*.ts', '**/*.mts'],
-    ignores: ['test/nest11/app/**', 'test/nest12/app/**', 'test/fresh-apps/**'],
+    ignores: ['test/nest10/app/**', 'test/nest11/app/**', 'test/nest12/app/**', 'test/fresh-apps/**'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

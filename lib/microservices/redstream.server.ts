@@ -82,7 +82,9 @@ type Worker = Consumer | GroupConsumer | Delayer | Trimmer;
  * });
  * await app.listen();
  */
-export class RedstreamServer extends Server<RedstreamServerEvents> implements CustomTransportStrategy {
+// `Server`, not `Server<RedstreamServerEvents>`: NestJS 10's Server is not generic, and the
+// published declarations must compile against it (our own `on()` types the events anyway).
+export class RedstreamServer extends Server implements CustomTransportStrategy {
   private readonly options: RedstreamServerOptions;
   private readonly engineLogger: RedstreamLogger;
   private readonly drainTimeoutMs: number;
@@ -140,8 +142,15 @@ export class RedstreamServer extends Server<RedstreamServerEvents> implements Cu
     return this.closing;
   }
 
-  /** Subscribes to the workers' events (see {@link RedstreamServerEvents}). */
-  on<K extends keyof RedstreamServerEvents, C extends RedstreamServerEvents[K]>(event: K, callback: C): this {
+  /**
+   * Subscribes to the workers' events (see {@link RedstreamServerEvents}). One overload per
+   * event rather than a generic signature: the plain `Server` of NestJS 11+ declares
+   * `on<EventKey extends string>`, which a generic narrowed to our keys cannot override.
+   */
+  on(event: 'active', callback: RedstreamServerEvents['active']): this;
+  on(event: 'standby', callback: RedstreamServerEvents['standby']): this;
+  on(event: 'failed', callback: RedstreamServerEvents['failed']): this;
+  on(event: keyof RedstreamServerEvents, callback: RedstreamServerEvents[keyof RedstreamServerEvents]): this {
     this.events.on(event, callback);
     return this;
   }

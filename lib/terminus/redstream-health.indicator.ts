@@ -1,10 +1,20 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import * as terminus from '@nestjs/terminus';
-import type { HealthIndicatorResult } from '@nestjs/terminus';
+import type { HealthIndicatorResult, HealthIndicatorStatus } from '@nestjs/terminus';
 import { RedstreamRegistry } from '../nest';
 import type { RedstreamHealthDetails, RedstreamHealthOptions } from './interfaces/redstream-health-options.interface';
 import { inspectRedstreamHealth, isHealthy } from './redstream-health.inspector';
 import { UNHEALTHY } from './redstream-health.messages';
+
+/**
+ * What {@link RedstreamHealthIndicator.isHealthy} resolves to: terminus 11's
+ * `HealthIndicatorResult<Key>`, written out because terminus 10's `HealthIndicatorResult` is not
+ * generic and the published declarations must compile against it too. Assignable to both.
+ */
+export type RedstreamHealthIndicatorResult<Key extends string> = Record<
+  Key,
+  { status: HealthIndicatorStatus } & RedstreamHealthDetails
+>;
 
 /** The part of terminus 11+'s `HealthIndicatorService` the indicator uses. */
 interface HealthIndicatorServiceLike {
@@ -82,16 +92,16 @@ export class RedstreamHealthIndicator {
   async isHealthy<const Key extends string>(
     key: Key,
     options: RedstreamHealthOptions = {},
-  ): Promise<HealthIndicatorResult<Key>> {
+  ): Promise<RedstreamHealthIndicatorResult<Key>> {
     const details = await inspectRedstreamHealth(this.registry, options);
     const data = { ...details } as Record<string, unknown> & RedstreamHealthDetails;
     const healthy = isHealthy(details);
     if (this.indicators) {
       const session = this.indicators.check(key);
-      return (healthy ? session.up(data) : session.down(data)) as HealthIndicatorResult<Key>;
+      return (healthy ? session.up(data) : session.down(data)) as RedstreamHealthIndicatorResult<Key>;
     }
     const result: HealthIndicatorResult = { [key]: { ...data, status: healthy ? 'up' : 'down' } };
-    if (healthy) return result as HealthIndicatorResult<Key>;
+    if (healthy) return result as RedstreamHealthIndicatorResult<Key>;
     throw new RedstreamHealthCheckError(UNHEALTHY(details.failing.length, details.redis.reachable), result);
   }
 }

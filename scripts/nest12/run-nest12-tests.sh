@@ -1,41 +1,47 @@
 #!/usr/bin/env bash
-# `npm run test:fresh-apps` (NestJS 11 and 12) and `npm run test:nest12` (12 only): the packed
+# `npm run test:fresh-apps` (NestJS 10, 11 and 12) and `npm run test:nest12` (12 only): the packed
 # library installed into fresh applications, while the dev dependencies (and `npm test`) stay on
-# NestJS 11. Arguments: the NestJS majors to run, default `11 12`. Decided as follows:
+# NestJS 11. Arguments: the NestJS majors to run, default `10 11 12`. Decided as follows:
 #
 # 1. Real Node, real package (what users run): the built library is `npm pack`ed once, and the
-#    same tarball installed, like any dependency, into .nest11/ and .nest12/, each next to a
-#    pinned NestJS (scripts/nest11/ and scripts/nest12/: package.json and lockfile, from the npm
-#    registry; npm also checks our peer ranges there). Each app (test/nest11/app/,
-#    test/nest12/app/, plus test/fresh-apps/, which both share) is compiled there by tsc against
-#    that NestJS's and our published types and run by `node --test`. NestJS 11 is CommonJS, the
-#    starter's default; NestJS 12 is ESM only and reaches the CommonJS library through Node
-#    20.19+'s require(esm), and its tests assert one copy of NestJS, rxjs and reflect-metadata
-#    across that boundary (a CommonJS and an ESM app). test/fresh-apps/ uses
-#    `@redstream/nestjs/testing` from the installed package, as a user's e2e test would.
-# 2. NestJS 12 only: every spec that touches Nest (test/nest/, the TypeORM module, the sample
-#    app) under Jest (jest.nest12.config.js): Jest's loader cannot require ESM on Node 20, so
-#    babel-jest compiles NestJS 12's ESM to CommonJS and moduleNameMapper points every `@nestjs/*`
-#    (for the tests and lib/ alike) at .nest12/. Wider coverage, but not Node's own loader.
+#    same tarball installed, like any dependency, into .nest10/, .nest11/ and .nest12/, each next
+#    to a pinned NestJS (scripts/nest10/, scripts/nest11/ and scripts/nest12/: package.json and
+#    lockfile, from the npm registry; npm also checks our peer ranges there). Each app
+#    (test/nest10/app/, test/nest11/app/, test/nest12/app/, plus test/fresh-apps/, which all
+#    share) is compiled there by tsc against that NestJS's and our published types and run by
+#    `node --test`. NestJS 10 and 11 are CommonJS, the starter's default; NestJS 10 runs with
+#    reflect-metadata 0.1 (the older half of our peer range) and also checks the terminus 10
+#    health indicator and the microservice transport with NestJS 10's own packages. NestJS 12 is
+#    ESM only and reaches the CommonJS library through Node 20.19+'s require(esm), and its tests
+#    assert one copy of NestJS, rxjs and reflect-metadata across that boundary (a CommonJS and an
+#    ESM app). test/fresh-apps/ uses `@redstream/nestjs/testing` from the installed package, as a
+#    user's e2e test would.
+# 2. NestJS 10 and 12: every spec that touches Nest (test/nest/, terminus, microservices, the
+#    TypeORM module, the sample app) under Jest (jest.nest10.config.js, jest.nest12.config.js,
+#    both from jest.nest-major.config.js): moduleNameMapper points every `@nestjs/*` (for the
+#    tests and lib/ alike) at .nest<major>/; for 12, whose ESM Jest's loader cannot require on
+#    Node 20, babel-jest compiles it to CommonJS. Wider coverage, but not Node's own loader. (11
+#    is what `npm test` runs already.)
 #
-# .nest11/ and .nest12/ are git-ignored and reinstalled only when their lockfile changes. Set
-# REDSTREAM_SKIP_BUILD=1 when dist/ is fresh (CI builds just before); either way the pack skips
-# `prepare` (--ignore-scripts), which would build again. With REDSTREAM_TEST_RESULTS_DIR set,
-# machine-readable results go there for scripts/ci/print-test-totals.js.
+# .nest10/, .nest11/ and .nest12/ are git-ignored and reinstalled only when their lockfile
+# changes. Set REDSTREAM_SKIP_BUILD=1 when dist/ is fresh (CI builds just before); either way
+# the pack skips `prepare` (--ignore-scripts), which would build again. With
+# REDSTREAM_TEST_RESULTS_DIR set, machine-readable results go there for
+# scripts/ci/print-test-totals.js.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root="$PWD"
 results="${REDSTREAM_TEST_RESULTS_DIR:-}"
 majors=("$@")
-[ ${#majors[@]} -eq 0 ] && majors=(11 12)
+[ ${#majors[@]} -eq 0 ] && majors=(10 11 12)
 started=$SECONDS
 
 step() { printf '\n== fresh apps: %s (%d s)\n' "$*" "$((SECONDS - started))"; }
 
 for major in "${majors[@]}"; do
   case "$major" in
-    11 | 12) ;;
-    *) echo "fresh apps: no app for NestJS $major (11 or 12)" >&2 && exit 2 ;;
+    10 | 11 | 12) ;;
+    *) echo "fresh apps: no app for NestJS $major (10, 11 or 12)" >&2 && exit 2 ;;
   esac
 done
 
@@ -99,10 +105,10 @@ run_app() {
 for major in "${majors[@]}"; do
   prepare_app "$major"
   run_app "$major"
-  if [ "$major" = 12 ]; then
-    step "the Nest specs under Jest with NestJS 12 (jest.nest12.config.js)"
-    jest_args=(--config jest.nest12.config.js)
-    [ -n "$results" ] && jest_args+=(--json --outputFile="$results/jest-nest12.json")
+  if [ "$major" != 11 ]; then
+    step "the Nest specs under Jest with NestJS $major (jest.nest$major.config.js)"
+    jest_args=(--config "jest.nest$major.config.js")
+    [ -n "$results" ] && jest_args+=(--json --outputFile="$results/jest-nest$major.json")
     node_modules/.bin/jest "${jest_args[@]}"
   fi
 done

@@ -1,0 +1,208 @@
+// A fresh NestJS 10 application (CommonJS, what the Nest 10 starter compiles to) with
+// reflect-metadata 0.1, the older half of our peer range, run by Node's own loader against the
+// packed library installed next to it in .nest10/. Besides booting and consuming, it checks
+// the two optional entry points with NestJS 10's own packages, whose shapes differ from 11's:
+// the health indicator through terminus 10 (no HealthIndicatorService there; a down result is
+// a thrown HealthCheckError) and the microservice transport (Server and ClientProxy of 10).
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, sep } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Controller, Injectable, Module, ServiceUnavailableException } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { HealthCheckResult, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import {
+  Producer,
+  Redstream,
+  RedstreamConsumer,
+  RedstreamMessage,
+  RedstreamModule,
+  RedstreamRegistry,
+} from '@redstream/nestjs';
+import { RedstreamClient, RedstreamEventContext, RedstreamServer } from '@redstream/nestjs/microservices';
+import { RedstreamHealthIndicator } from '@redstream/nestjs/terminus';
+import { lastValueFrom } from 'rxjs';
+import { RedisServerHandle, startRedisServer } from './support/redis-server';
+
+const appRequire = createRequire(__filename);
+
+const FAST = { blockMs: 500, lockTtlMs: 1_000, lockRefreshMs: 300, backoffInitialMs: 50, backoffMaxMs: 500 };
+
+const uniqueNamespace = (): string => `nest10-${randomBytes(4).toString('hex')}`;
+
+function installedVersion(resolve: NodeJS.RequireResolve, name: string): string {
+  return (JSON.parse(readFileSync(resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
+}
+
+@Injectable()
+class ProductIndexer {
+  readonly received: RedstreamMessage<{ id: number }>[] = [];
+
+  @RedstreamConsumer({ stream: 'products', name: 'indexer' })
+  index(messages: RedstreamMessage<{ id: number }>[]): void {
+    this.received.push(...messages);
+  }
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`waitFor timed out after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('a CommonJS application on NestJS 10 with reflect-metadata 0.1', () => {
+  let redis: RedisServerHandle;
+  before(async () => {
+    redis = await startRedisServer();
+  });
+  after(() => redis?.stop());
+
+  it('loads the packed library, and it shares NestJS 10, rxjs and reflect-metadata 0.1 with the app', () => {
+    for (const name of ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', '@nestjs/terminus']) {
+      assert.match(installedVersion(appRequire.resolve, name), /^10\./, `${name} must be NestJS 10`);
+    }
+    assert.match(installedVersion(appRequire.resolve, 'reflect-metadata'), /^0\.1\./, 'reflect-metadata must be 0.1');
+    const libraryEntry = appRequire.resolve('@redstream/nestjs');
+    assert.ok(
+      libraryEntry.endsWith(join('node_modules', '@redstream', 'nestjs', 'dist', 'index.js')) &&
+        libraryEntry.includes(`${sep}.nest10${sep}`),
+      `the library must be the packed copy in .nest10/, got ${libraryEntry}`,
+    );
+    const libraryResolve = createRequire(libraryEntry).resolve;
+    for (const name of [
+      '@nestjs/common',
+      '@nestjs/core',
+      '@nestjs/microservices',
+      '@nestjs/terminus',
+      'rxjs',
+      'reflect-metadata',
+    ]) {
+      assert.equal(libraryResolve(name), appRequire.resolve(name), `the library and the app must load one ${name}`);
+    }
+  });
+
+  it('boots; the decorated consumer receives what the injected Producer queued, and stops with the app', async () => {
+    @Module({
+      imports: [
+        RedstreamModule.forRoot({
+          redis: redis.url,
+          namespace: uniqueNamespace(),
+          logger: false,
+          consumerDefaults: FAST,
+        }),
+      ],
+      providers: [ProductIndexer],
+    })
+    class AppModule {}
+
+    const app = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false });
+    const registry = app.get(RedstreamRegistry);
+    try {
+      const [id] = await app.get(Producer).queue('products', { id: 7 });
+      const indexer = app.get(ProductIndexer);
+      await waitFor(() => indexer.received.length === 1);
+      assert.deepEqual(indexer.received[0].payload, { id: 7 });
+      await waitFor(async () => (await app.get(Redstream).committedOffset('products', 'indexer')) === id);
+    } finally {
+      await app.close();
+    }
+    assert.equal(registry.getConsumer('products', 'indexer')?.isActive, false);
+  });
+
+  it("reports health through terminus 10's HealthCheckService: up with a running consumer, down once it stops", async () => {
+    @Module({
+      imports: [
+        TerminusModule.forRoot({ logger: false }),
+        RedstreamModule.forRoot({
+          redis: redis.url,
+          namespace: uniqueNamespace(),
+          logger: false,
+          consumerDefaults: FAST,
+        }),
+      ],
+      providers: [ProductIndexer, RedstreamHealthIndicator],
+    })
+    class AppModule {}
+
+    const app = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false });
+    /** What terminus answers, as the HTTP body (200 or 503). */
+    const check = async (): Promise<HealthCheckResult> => {
+      const indicator = app.get(RedstreamHealthIndicator);
+      try {
+        return await app.get(HealthCheckService).check([() => indicator.isHealthy('redstream')]);
+      } catch (error) {
+        if (error instanceof ServiceUnavailableException) return error.getResponse() as HealthCheckResult;
+        throw error;
+      }
+    };
+    try {
+      const registry = app.get(RedstreamRegistry);
+      await waitFor(() => registry.getConsumer('products', 'indexer')?.isActive === true);
+
+      const healthy = await check();
+      assert.equal(healthy.status, 'ok');
+      assert.deepEqual(healthy.details.redstream.status, 'up');
+      assert.deepEqual(healthy.details.redstream.handlers, { total: 1, active: 1, standby: 0 });
+
+      await registry.stop('products', 'indexer');
+      const stopped = await check();
+      assert.equal(stopped.status, 'error');
+      assert.equal(stopped.error?.redstream.status, 'down');
+      assert.match(String(stopped.error?.redstream.failing[0].reasons[0]), /^not running/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("serves an @EventPattern handler of a hybrid app from RedstreamClient's emits, on NestJS 10's transport classes", async () => {
+    const namespace = uniqueNamespace();
+    const events: { id: number; entry: string; pattern: string }[] = [];
+
+    @Controller()
+    class BillingController {
+      @EventPattern('orders')
+      bill(@Payload() data: { id: number }, @Ctx() context: RedstreamEventContext): void {
+        events.push({ id: data.id, entry: context.getId(), pattern: context.getPattern() });
+      }
+    }
+
+    @Module({ controllers: [BillingController] })
+    class AppModule {}
+
+    const app = await NestFactory.create(AppModule, { logger: false, abortOnError: false });
+    const server = new RedstreamServer({
+      redis: redis.url,
+      namespace,
+      logger: false,
+      consumer: 'billing',
+      consumerOptions: FAST,
+    });
+    const client = new RedstreamClient({ redis: redis.url, namespace, logger: false });
+    try {
+      app.connectMicroservice({ strategy: server });
+      await app.startAllMicroservices();
+      await app.init();
+
+      const first = await lastValueFrom(client.emit('orders', { id: 1 }));
+      const second = await lastValueFrom(client.emit('orders', { id: 2 }));
+      await waitFor(() => events.length >= 2);
+      assert.deepEqual(events, [
+        { id: 1, entry: first, pattern: 'orders' },
+        { id: 2, entry: second, pattern: 'orders' },
+      ]);
+      const engine = server.unwrap<Redstream>();
+      await waitFor(async () => (await engine.committedOffset('orders', 'billing')) === second);
+    } finally {
+      await client.close();
+      await app.close();
+    }
+    // app.close() closed the transport too: its engine's connection ends (after QUIT's reply).
+    await waitFor(() => server.unwrap<Redstream>().client.status === 'end');
+  });
+});
