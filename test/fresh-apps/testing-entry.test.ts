@@ -17,9 +17,8 @@ import {
   RedstreamModule,
 } from '@redstream/nestjs';
 import { RedstreamDrainTimeoutError, redstreamTesting } from '@redstream/nestjs/testing';
+import { FAST_WORKERS } from './support/fresh-app-helpers';
 import { RedisServerHandle, startRedisServer } from './support/redis-server';
-
-const FAST = { blockMs: 500, lockTtlMs: 1_000, lockRefreshMs: 300, backoffInitialMs: 50, backoffMaxMs: 500 };
 
 @Injectable()
 class Indexer {
@@ -67,7 +66,9 @@ describe('@redstream/nestjs/testing from the installed package', () => {
 
   function appModule(namespace: string): new () => object {
     @Module({
-      imports: [RedstreamModule.forRoot({ redis: redis.url, namespace, logger: false, consumerDefaults: FAST })],
+      imports: [
+        RedstreamModule.forRoot({ redis: redis.url, namespace, logger: false, consumerDefaults: FAST_WORKERS }),
+      ],
       providers: [Indexer, Mailer, Broken, ProductService],
     })
     class AppModule {}

@@ -6,10 +6,7 @@
 // a thrown HealthCheckError) and the microservice transport (Server and ClientProxy of 10).
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Controller, Injectable, Module, ServiceUnavailableException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -26,17 +23,10 @@ import {
 import { RedstreamClient, RedstreamEventContext, RedstreamServer } from '@redstream/nestjs/microservices';
 import { RedstreamHealthIndicator } from '@redstream/nestjs/terminus';
 import { lastValueFrom } from 'rxjs';
+import { assertOneNestjs, FAST_WORKERS, installedVersion, uniqueNamespace, waitFor } from './support/fresh-app-helpers';
 import { RedisServerHandle, startRedisServer } from './support/redis-server';
 
 const appRequire = createRequire(__filename);
-
-const FAST = { blockMs: 500, lockTtlMs: 1_000, lockRefreshMs: 300, backoffInitialMs: 50, backoffMaxMs: 500 };
-
-const uniqueNamespace = (): string => `nest10-${randomBytes(4).toString('hex')}`;
-
-function installedVersion(resolve: NodeJS.RequireResolve, name: string): string {
-  return (JSON.parse(readFileSync(resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
-}
 
 @Injectable()
 class ProductIndexer {
@@ -48,14 +38,6 @@ class ProductIndexer {
   }
 }
 
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`waitFor timed out after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('a CommonJS application on NestJS 10 with reflect-metadata 0.1', () => {
   let redis: RedisServerHandle;
   before(async () => {
@@ -64,27 +46,8 @@ describe('a CommonJS application on NestJS 10 with reflect-metadata 0.1', () => 
   after(() => redis?.stop());
 
   it('loads the packed library, and it shares NestJS 10, rxjs and reflect-metadata 0.1 with the app', () => {
-    for (const name of ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', '@nestjs/terminus']) {
-      assert.match(installedVersion(appRequire.resolve, name), /^10\./, `${name} must be NestJS 10`);
-    }
+    assertOneNestjs(appRequire.resolve, { major: 10, alsoNestjs: ['@nestjs/microservices', '@nestjs/terminus'] });
     assert.match(installedVersion(appRequire.resolve, 'reflect-metadata'), /^0\.1\./, 'reflect-metadata must be 0.1');
-    const libraryEntry = appRequire.resolve('@redstream/nestjs');
-    assert.ok(
-      libraryEntry.endsWith(join('node_modules', '@redstream', 'nestjs', 'dist', 'index.js')) &&
-        libraryEntry.includes(`${sep}.nest10${sep}`),
-      `the library must be the packed copy in .nest10/, got ${libraryEntry}`,
-    );
-    const libraryResolve = createRequire(libraryEntry).resolve;
-    for (const name of [
-      '@nestjs/common',
-      '@nestjs/core',
-      '@nestjs/microservices',
-      '@nestjs/terminus',
-      'rxjs',
-      'reflect-metadata',
-    ]) {
-      assert.equal(libraryResolve(name), appRequire.resolve(name), `the library and the app must load one ${name}`);
-    }
   });
 
   it('boots; the decorated consumer receives what the injected Producer queued, and stops with the app', async () => {
@@ -92,9 +55,9 @@ describe('a CommonJS application on NestJS 10 with reflect-metadata 0.1', () => 
       imports: [
         RedstreamModule.forRoot({
           redis: redis.url,
-          namespace: uniqueNamespace(),
+          namespace: uniqueNamespace('nest10'),
           logger: false,
-          consumerDefaults: FAST,
+          consumerDefaults: FAST_WORKERS,
         }),
       ],
       providers: [ProductIndexer],
@@ -121,9 +84,9 @@ describe('a CommonJS application on NestJS 10 with reflect-metadata 0.1', () => 
         TerminusModule.forRoot({ logger: false }),
         RedstreamModule.forRoot({
           redis: redis.url,
-          namespace: uniqueNamespace(),
+          namespace: uniqueNamespace('nest10'),
           logger: false,
-          consumerDefaults: FAST,
+          consumerDefaults: FAST_WORKERS,
         }),
       ],
       providers: [ProductIndexer, RedstreamHealthIndicator],
@@ -161,7 +124,7 @@ describe('a CommonJS application on NestJS 10 with reflect-metadata 0.1', () => 
   });
 
   it("serves an @EventPattern handler of a hybrid app from RedstreamClient's emits, on NestJS 10's transport classes", async () => {
-    const namespace = uniqueNamespace();
+    const namespace = uniqueNamespace('nest10');
     const events: { id: number; entry: string; pattern: string }[] = [];
 
     @Controller()
@@ -181,7 +144,7 @@ describe('a CommonJS application on NestJS 10 with reflect-metadata 0.1', () => 
       namespace,
       logger: false,
       consumer: 'billing',
-      consumerOptions: FAST,
+      consumerOptions: FAST_WORKERS,
     });
     const client = new RedstreamClient({ redis: redis.url, namespace, logger: false });
     try {

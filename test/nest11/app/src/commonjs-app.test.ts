@@ -2,10 +2,7 @@
 // own loader against the packed library installed next to it in .nest11/.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -17,6 +14,7 @@ import {
   RedstreamModule,
   RedstreamRegistry,
 } from '@redstream/nestjs';
+import { assertOneNestjs, uniqueNamespace, waitFor } from './support/fresh-app-helpers';
 import { RedisServerHandle, startRedisServer } from './support/redis-server';
 
 const appRequire = createRequire(__filename);
@@ -31,14 +29,6 @@ class ProductIndexer {
   }
 }
 
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`waitFor timed out after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('a CommonJS application on NestJS 11', () => {
   let redis: RedisServerHandle;
   before(async () => {
@@ -47,22 +37,7 @@ describe('a CommonJS application on NestJS 11', () => {
   after(() => redis?.stop());
 
   it('loads the packed library, and it shares NestJS 11, rxjs and reflect-metadata with the app', () => {
-    for (const name of ['@nestjs/common', '@nestjs/core']) {
-      const manifest = JSON.parse(readFileSync(appRequire.resolve(`${name}/package.json`), 'utf8')) as {
-        version: string;
-      };
-      assert.match(manifest.version, /^11\./, `${name} must be NestJS 11`);
-    }
-    const libraryEntry = appRequire.resolve('@redstream/nestjs');
-    assert.ok(
-      libraryEntry.endsWith(join('node_modules', '@redstream', 'nestjs', 'dist', 'index.js')) &&
-        libraryEntry.includes(`${sep}.nest11${sep}`),
-      `the library must be the packed copy in .nest11/, got ${libraryEntry}`,
-    );
-    const libraryResolve = createRequire(libraryEntry).resolve;
-    for (const name of ['@nestjs/common', '@nestjs/core', 'rxjs', 'reflect-metadata']) {
-      assert.equal(libraryResolve(name), appRequire.resolve(name), `the library and the app must load one ${name}`);
-    }
+    assertOneNestjs(appRequire.resolve, { major: 11 });
   });
 
   it('boots; the decorated consumer receives what the injected Producer queued, and stops with the app', async () => {
@@ -70,7 +45,7 @@ describe('a CommonJS application on NestJS 11', () => {
       imports: [
         RedstreamModule.forRoot({
           redis: redis.url,
-          namespace: `nest11-${randomBytes(4).toString('hex')}`,
+          namespace: uniqueNamespace('nest11'),
           logger: false,
         }),
       ],

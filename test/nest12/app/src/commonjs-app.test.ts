@@ -16,7 +16,7 @@ import {
   RedstreamModuleOptions,
 } from '@redstream/nestjs';
 import { Observable, tap } from 'rxjs';
-import { assertOneNestjs12, FAST_WORKERS, uniqueNamespace, waitFor } from './nest12-app-helpers';
+import { assertOneNestjs, FAST_WORKERS, uniqueNamespace, waitFor } from './support/fresh-app-helpers';
 import { RedisServerHandle, startRedisServer } from './support/redis-server';
 
 const appRequire = createRequire(__filename);
@@ -55,7 +55,7 @@ function appModule(redisUrl: string, options: RedstreamModuleOptions = {}): new 
     imports: [
       RedstreamModule.forRoot({
         redis: redisUrl,
-        namespace: uniqueNamespace(),
+        namespace: uniqueNamespace('nest12'),
         logger: false,
         consumerDefaults: FAST_WORKERS,
         ...options,
@@ -80,7 +80,7 @@ describe('a CommonJS application on NestJS 12', () => {
   after(() => redis?.stop());
 
   it('loads the packed library, and it shares NestJS 12, rxjs and reflect-metadata with the app', () => {
-    assertOneNestjs12(appRequire.resolve);
+    assertOneNestjs(appRequire.resolve, { major: 12, esmOnly: true });
     const library = createRequire(appRequire.resolve('@redstream/nestjs'));
     assert.equal(
       library('@nestjs/core'),

@@ -10,7 +10,7 @@ import * as nestCommon from '@nestjs/common';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Producer, RedstreamConsumer, RedstreamMessage, RedstreamModule, RedstreamRegistry } from '@redstream/nestjs';
-import { assertOneNestjs12, FAST_WORKERS, uniqueNamespace, waitFor } from './nest12-app-helpers.js';
+import { assertOneNestjs, FAST_WORKERS, uniqueNamespace, waitFor } from './support/fresh-app-helpers.js';
 import { RedisServerHandle, startRedisServer } from './support/redis-server.js';
 
 const appResolve = (specifier: string): string => fileURLToPath(import.meta.resolve(specifier));
@@ -33,7 +33,7 @@ describe('an ESM application on NestJS 12', () => {
   after(() => redis?.stop());
 
   it('imports the NestJS 12 module instance that the library require()s', () => {
-    assertOneNestjs12(appResolve);
+    assertOneNestjs(appResolve, { major: 12, esmOnly: true });
     const library = createRequire(appResolve('@redstream/nestjs'));
     assert.equal(library('@nestjs/common'), nestCommon, 'require(esm) must return the imported namespace');
   });
@@ -43,7 +43,7 @@ describe('an ESM application on NestJS 12', () => {
       imports: [
         RedstreamModule.forRoot({
           redis: redis.url,
-          namespace: uniqueNamespace(),
+          namespace: uniqueNamespace('nest12'),
           logger: false,
           consumerDefaults: FAST_WORKERS,
         }),
