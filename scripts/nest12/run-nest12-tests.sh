@@ -15,7 +15,8 @@
 #    ESM only and reaches the CommonJS library through Node 20.19+'s require(esm), and its tests
 #    assert one copy of NestJS, rxjs and reflect-metadata across that boundary (a CommonJS and an
 #    ESM app). test/fresh-apps/ uses `@redstream/nestjs/testing` from the installed package, as a
-#    user's e2e test would; test/fresh-apps/support/ (with test/support/redis-server.ts) goes to
+#    user's e2e test would; test/fresh-apps/support/ (with test/support/redis-server.ts and
+#    fast-workers.ts) goes to
 #    src/support/ of every harness: the helpers all the apps use.
 # 2. NestJS 10 and 12: every spec that touches Nest (test/nest/, terminus, microservices, the
 #    TypeORM module, the sample app) under Jest (jest.nest10.config.js, jest.nest12.config.js,
@@ -80,7 +81,7 @@ prepare_app() {
   cp -R "test/nest$major/app/src" "$harness/src"
   cp test/fresh-apps/*.ts "$harness/src/"
   mkdir -p "$harness/src/support"
-  cp test/support/redis-server.ts test/fresh-apps/support/*.ts "$harness/src/support/"
+  cp test/support/redis-server.ts test/support/fast-workers.ts test/fresh-apps/support/*.ts "$harness/src/support/"
   cp "test/nest$major/app/tsconfig.json" "$harness/tsconfig.json"
   node_modules/.bin/tsc -p "$harness/tsconfig.json"
 }

@@ -17,7 +17,7 @@ import {
   RedstreamModule,
 } from '@redstream/nestjs';
 import { RedstreamDrainTimeoutError, redstreamTesting } from '@redstream/nestjs/testing';
-import { FAST_WORKERS } from './support/fresh-app-helpers';
+import { FAST_WORKERS } from './support/fast-workers';
 import { RedisServerHandle, startRedisServer } from './support/redis-server';
 
 @Injectable()

@@ -6,16 +6,17 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
-
-/** Short timings so that the apps start consuming and shut down within a second. */
-export const FAST_WORKERS = {
-  blockMs: 500,
-  lockTtlMs: 1_000,
-  lockRefreshMs: 300,
-  standbyPollMs: 100,
-  backoffInitialMs: 50,
-  backoffMaxMs: 500,
-} as const;
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  Producer,
+  Redstream,
+  RedstreamConsumer,
+  RedstreamMessage,
+  RedstreamModule,
+  RedstreamRegistry,
+} from '@redstream/nestjs';
+import { FAST_WORKERS } from './fast-workers';
 
 /** A namespace of its own for each app, so that apps sharing a Redis never share keys. */
 export function uniqueNamespace(prefix = 'fresh-app'): string {
@@ -76,4 +77,47 @@ export function assertOneNestjs(appResolve: AppResolve, expected: HarnessExpecta
   for (const name of [...nestPackages, 'rxjs', 'reflect-metadata']) {
     assert.equal(libraryResolve(name), appResolve(name), `the library and the app must load one ${name}`);
   }
+}
+
+/** The consumer the apps decorate: it keeps what it received. */
+@Injectable()
+export class ProductIndexer {
+  readonly received: RedstreamMessage<{ id: number }>[] = [];
+
+  @RedstreamConsumer({ stream: 'products', name: 'indexer' })
+  index(messages: RedstreamMessage<{ id: number }>[]): void {
+    this.received.push(...messages);
+  }
+}
+
+/**
+ * The first thing a user does: an app importing `RedstreamModule.forRoot` boots, a decorated
+ * consumer receives what the injected Producer queued and commits it, and it stops with the app.
+ */
+export async function assertBootsConsumesAndStops(redisUrl: string, namespacePrefix: string): Promise<void> {
+  @Module({
+    imports: [
+      RedstreamModule.forRoot({
+        redis: redisUrl,
+        namespace: uniqueNamespace(namespacePrefix),
+        logger: false,
+        consumerDefaults: FAST_WORKERS,
+      }),
+    ],
+    providers: [ProductIndexer],
+  })
+  class AppModule {}
+
+  const app = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false });
+  const registry = app.get(RedstreamRegistry);
+  try {
+    const [id] = await app.get(Producer).queue('products', { id: 7 });
+    const indexer = app.get(ProductIndexer);
+    await waitFor(() => indexer.received.length === 1);
+    assert.deepEqual(indexer.received[0].payload, { id: 7 });
+    await waitFor(async () => (await app.get(Redstream).committedOffset('products', 'indexer')) === id);
+  } finally {
+    await app.close();
+  }
+  assert.equal(registry.getConsumer('products', 'indexer')?.isActive, false);
 }

@@ -8,35 +8,26 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import { Controller, Injectable, Module, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Module, ServiceUnavailableException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { HealthCheckResult, HealthCheckService, TerminusModule } from '@nestjs/terminus';
-import {
-  Producer,
-  Redstream,
-  RedstreamConsumer,
-  RedstreamMessage,
-  RedstreamModule,
-  RedstreamRegistry,
-} from '@redstream/nestjs';
+import { Redstream, RedstreamModule, RedstreamRegistry } from '@redstream/nestjs';
 import { RedstreamClient, RedstreamEventContext, RedstreamServer } from '@redstream/nestjs/microservices';
 import { RedstreamHealthIndicator } from '@redstream/nestjs/terminus';
 import { lastValueFrom } from 'rxjs';
-import { assertOneNestjs, FAST_WORKERS, installedVersion, uniqueNamespace, waitFor } from './support/fresh-app-helpers';
+import { FAST_WORKERS } from './support/fast-workers';
+import {
+  assertBootsConsumesAndStops,
+  assertOneNestjs,
+  installedVersion,
+  ProductIndexer,
+  uniqueNamespace,
+  waitFor,
+} from './support/fresh-app-helpers';
 import { RedisServerHandle, startRedisServer } from './support/redis-server';
 
 const appRequire = createRequire(__filename);
-
-@Injectable()
-class ProductIndexer {
-  readonly received: RedstreamMessage<{ id: number }>[] = [];
-
-  @RedstreamConsumer({ stream: 'products', name: 'indexer' })
-  index(messages: RedstreamMessage<{ id: number }>[]): void {
-    this.received.push(...messages);
-  }
-}
 
 describe('a CommonJS application on NestJS 10 with reflect-metadata 0.1', () => {
   let redis: RedisServerHandle;
@@ -51,31 +42,7 @@ describe('a CommonJS application on NestJS 10 with reflect-metadata 0.1', () => 
   });
 
   it('boots; the decorated consumer receives what the injected Producer queued, and stops with the app', async () => {
-    @Module({
-      imports: [
-        RedstreamModule.forRoot({
-          redis: redis.url,
-          namespace: uniqueNamespace('nest10'),
-          logger: false,
-          consumerDefaults: FAST_WORKERS,
-        }),
-      ],
-      providers: [ProductIndexer],
-    })
-    class AppModule {}
-
-    const app = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false });
-    const registry = app.get(RedstreamRegistry);
-    try {
-      const [id] = await app.get(Producer).queue('products', { id: 7 });
-      const indexer = app.get(ProductIndexer);
-      await waitFor(() => indexer.received.length === 1);
-      assert.deepEqual(indexer.received[0].payload, { id: 7 });
-      await waitFor(async () => (await app.get(Redstream).committedOffset('products', 'indexer')) === id);
-    } finally {
-      await app.close();
-    }
-    assert.equal(registry.getConsumer('products', 'indexer')?.isActive, false);
+    await assertBootsConsumesAndStops(redis.url, 'nest10');
   });
 
   it("reports health through terminus 10's HealthCheckService: up with a running consumer, down once it stops", async () => {

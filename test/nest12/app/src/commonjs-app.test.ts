@@ -16,7 +16,8 @@ import {
   RedstreamModuleOptions,
 } from '@redstream/nestjs';
 import { Observable, tap } from 'rxjs';
-import { assertOneNestjs, FAST_WORKERS, uniqueNamespace, waitFor } from './support/fresh-app-helpers';
+import { FAST_WORKERS } from './support/fast-workers';
+import { assertOneNestjs, uniqueNamespace, waitFor } from './support/fresh-app-helpers';
 import { RedisServerHandle, startRedisServer } from './support/redis-server';
 
 const appRequire = createRequire(__filename);

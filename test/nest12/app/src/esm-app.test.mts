@@ -10,7 +10,8 @@ import * as nestCommon from '@nestjs/common';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Producer, RedstreamConsumer, RedstreamMessage, RedstreamModule, RedstreamRegistry } from '@redstream/nestjs';
-import { assertOneNestjs, FAST_WORKERS, uniqueNamespace, waitFor } from './support/fresh-app-helpers.js';
+import { FAST_WORKERS } from './support/fast-workers.js';
+import { assertOneNestjs, uniqueNamespace, waitFor } from './support/fresh-app-helpers.js';
 import { RedisServerHandle, startRedisServer } from './support/redis-server.js';
 
 const appResolve = (specifier: string): string => fileURLToPath(import.meta.resolve(specifier));
