@@ -4,6 +4,9 @@ import { BatchSizeLimiter } from '../../lib/engine/batch-size-limiter';
 import type { RawStreamEntry } from '../../lib/engine/message-parser';
 import { waitFor } from '../support/test-redis';
 import { closeTestRedstream, openTestRedstream } from '../support/test-redstream';
+import { awaitParserBufferPoolShrinkAfterAll } from '../support/parser-buffer-pool';
+
+awaitParserBufferPoolShrinkAfterAll();
 
 const MB = 1024 * 1024;
 /** A payload of about `bytes` characters: `{"n":<n>,"blob":"xxx..."}`. */

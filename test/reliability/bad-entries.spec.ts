@@ -2,6 +2,9 @@ import Redis from 'ioredis';
 import { Redstream, RedstreamMessage } from '../../lib/engine';
 import { connectTestRedis, testRedisUrl, uniqueNamespace, waitFor } from '../support/test-redis';
 import { RecordingLogger } from '../support/recording-logger';
+import { awaitParserBufferPoolShrinkAfterAll } from '../support/parser-buffer-pool';
+
+awaitParserBufferPoolShrinkAfterAll();
 
 // Entries that are not what the library writes: another producer's mistakes, manual XADDs,
 // binary garbage. The promise: bad entries are logged and skipped, the good ones around them
