@@ -81,15 +81,19 @@ describe('Redis Sentinel failover', () => {
       }
     })();
 
-    await waitFor(() => handled.size >= 50, 20_000);
-    const killedPort = await topology.currentMasterPort();
-    await topology.killMasterAndWaitForFailover();
-    // Back as a replica of the new master, so that WAIT can be satisfied again.
-    await topology.restartAsReplica(killedPort);
-    const countAfterFailover = acknowledged.length;
-    await waitFor(() => acknowledged.length >= countAfterFailover + 50, 30_000);
-    producing = false;
-    await writing;
+    try {
+      await waitFor(() => handled.size >= 50, 20_000);
+      const killedPort = await topology.currentMasterPort();
+      await topology.killMasterAndWaitForFailover();
+      // Back as a replica of the new master, so that WAIT can be satisfied again.
+      await topology.restartAsReplica(killedPort);
+      const countAfterFailover = acknowledged.length;
+      await waitFor(() => acknowledged.length >= countAfterFailover + 50, 30_000);
+    } finally {
+      // Also when a step above fails: a loop left running would keep the Jest worker alive.
+      producing = false;
+      await writing;
+    }
 
     await waitFor(() => acknowledged.every((id) => handled.has(id)), 30_000);
     expect(consumer.isActive).toBe(true);

@@ -163,7 +163,7 @@ export async function startRedisSentinelTopology(): Promise<RedisSentinelTopolog
         args: ['--replicaof', '127.0.0.1', String(masterPort)],
       }),
     );
-    await waitForReplicaInSync(masterPort, 10_000);
+    await waitForReplicaInSync(async () => masterPort, 10_000);
     for (let i = 0; i < 3; i++) sentinels.push(await startSentinel(dir, masterPort));
     // Every sentinel must know the replica and the other sentinels before a failover can work.
     await waitUntil(
@@ -230,26 +230,36 @@ export async function startRedisSentinelTopology(): Promise<RedisSentinelTopolog
       servers.push(
         await startRedisServer({ port, dir: nodeDir(port), args: ['--replicaof', '127.0.0.1', String(masterPort)] }),
       );
-      await waitForReplicaInSync(masterPort, timeoutMs).catch(async (error: Error) => {
-        const own = await withClient(port, (client) => client.info('replication'));
-        throw new Error(`${error.message}; the restarted node said: ${own?.replace(/\r\n/g, ' ') ?? 'nothing'}`);
-      });
+      // Whichever node the sentinels name master by then: on a loaded machine a sentinel can miss
+      // the new master's replies for down-after-milliseconds and fail over once more, to this
+      // node. Either way the master has an online replica, which is what WAIT needs.
+      await waitForReplicaInSync(async () => (await sentinelMasterPort()) ?? masterPort, timeoutMs).catch(
+        async (error: Error) => {
+          const own = await withClient(port, (client) => client.info('replication'));
+          throw new Error(`${error.message}; the restarted node said: ${own?.replace(/\r\n/g, ' ') ?? 'nothing'}`);
+        },
+      );
     },
     stop,
   };
   return topology;
 }
 
-async function waitForReplicaInSync(masterPort: number, timeoutMs: number): Promise<void> {
+/** Waits until the master (`master()` tells its port, asked again at each check) has an online replica. */
+async function waitForReplicaInSync(master: () => Promise<number>, timeoutMs: number): Promise<void> {
+  let masterPort: number | undefined;
   let info: string | undefined;
   await waitUntil(
     async () => {
+      masterPort = await master();
       info = await withClient(masterPort, (client) => client.info('replication'));
       return info !== undefined && /slave\d+:.*state=online/.test(info);
     },
     timeoutMs,
-    `no replica of the master on port ${masterPort} came online`,
+    'no replica of the master came online',
   ).catch((error: Error) => {
-    throw new Error(`${error.message}; the master said: ${info?.replace(/\r\n/g, ' ') ?? 'nothing'}`);
+    throw new Error(
+      `${error.message} (master last on port ${masterPort}); it said: ${info?.replace(/\r\n/g, ' ') ?? 'nothing'}`,
+    );
   });
 }
