@@ -17,9 +17,14 @@ trap 'rm -rf "$app"' EXIT
 
 cd "$app"
 npm init -y >/dev/null
-echo "== git install: npm install git+file://$root#$commit (with NestJS 11 peers)"
-npm install --no-audit --no-fund --loglevel=error \
-  "git+file://$root#$commit" ioredis@5 @nestjs/common@11 @nestjs/core@11 reflect-metadata rxjs
+# The peers at the versions the NestJS 11 fresh app pins (scripts/nest11/package.json).
+read -r -a peers < <(node -e '
+  const { dependencies } = require(process.argv[1]);
+  const names = ["@nestjs/common", "@nestjs/core", "ioredis", "reflect-metadata", "rxjs"];
+  console.log(names.map((name) => `${name}@${dependencies[name]}`).join(" "));
+' "$root/scripts/nest11/package.json")
+echo "== git install: npm install git+file://$root#$commit ${peers[*]}"
+npm install --no-audit --no-fund --loglevel=error "git+file://$root#$commit" "${peers[@]}"
 
 node - <<'NODE'
 const assert = require('node:assert/strict');
